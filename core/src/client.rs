@@ -1,0 +1,252 @@
+//! A NATS connection that speaks NATSBridge: smartsend, request-reply, subscriptions. Connections
+//! made for a bare `broker_url` are kept and reused, so repeated calls do not reconnect.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use async_nats::ServerAddr;
+use bytes::Bytes;
+
+use crate::envelope::Envelope;
+use crate::error::{Error, ErrorKind, Result};
+use crate::options::{ConnectOptions, ReceiveOptions, SendOptions, DEFAULT_MAX_PAYLOAD};
+use crate::payload::Payload;
+use crate::send::{self, Sent};
+use crate::subscription::{self, Subscription};
+
+/// A connection to NATS. Cheap to clone; clones share the connection.
+#[derive(Clone, Debug)]
+pub struct Client {
+    nats: async_nats::Client,
+    broker_url: String,
+}
+
+impl Client {
+    /// Connects with the given options.
+    pub async fn connect(opts: ConnectOptions) -> Result<Client> {
+        let servers: Vec<ServerAddr> = opts
+            .servers
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse::<ServerAddr>().map_err(|e| Error::argument(format!("invalid server URL {s:?}: {e}"))))
+            .collect::<Result<_>>()?;
+        if servers.is_empty() {
+            return Err(Error::argument("no NATS server URL given"));
+        }
+        let mut o = async_nats::ConnectOptions::new()
+            .connection_timeout(opts.connect_timeout)
+            .max_reconnects(opts.max_reconnects)
+            .require_tls(opts.tls_required);
+        if let Some(name) = &opts.name {
+            o = o.name(name);
+        }
+        if let Some(token) = &opts.token {
+            o = o.token(token.clone());
+        }
+        match (&opts.user, &opts.password) {
+            (Some(u), Some(p)) => o = o.user_and_password(u.clone(), p.clone()),
+            (None, None) => {}
+            _ => return Err(Error::argument("user and password must be given together")),
+        }
+        if let Some(seed) = &opts.nkey_seed {
+            o = o.nkey(seed.clone());
+        }
+        if let Some(creds) = &opts.creds_file {
+            o = o
+                .credentials_file(creds)
+                .await
+                .map_err(|e| Error::argument(format!("cannot use credentials file {}: {e}", creds.display())))?;
+        }
+        if let Some(ca) = &opts.tls_ca {
+            o = o.add_root_certificates(ca.clone());
+        }
+        match (&opts.tls_cert, &opts.tls_key) {
+            (Some(c), Some(k)) => o = o.add_client_certificate(c.clone(), k.clone()),
+            (None, None) => {}
+            _ => return Err(Error::argument("tls_cert and tls_key must be given together")),
+        }
+        if opts.retry_on_initial_connect {
+            o = o.retry_on_initial_connect();
+        }
+        let broker_url = opts.servers.join(",");
+        let nats = o
+            .connect(servers)
+            .await
+            .map_err(|e| Error::new(ErrorKind::Connection, format!("cannot connect to NATS at {broker_url}: {e}")))?;
+        Ok(Client { nats, broker_url })
+    }
+
+    /// The connection for `broker_url`, made once and then reused by every call in this process.
+    pub async fn shared(broker_url: &str) -> Result<Client> {
+        if let Some(c) = cache().lock().expect("cache lock").get(broker_url).and_then(CachedClient::live) {
+            return Ok(c);
+        }
+        let client = Client::connect(ConnectOptions::new(broker_url)).await?;
+        let (alive_tx, alive_rx) = tokio::sync::oneshot::channel::<()>();
+        // Dropped with the runtime that drives this connection: a cached client is only reused
+        // while that runtime is alive.
+        tokio::spawn(async move {
+            let _alive = alive_tx;
+            futures::future::pending::<()>().await
+        });
+        cache()
+            .lock()
+            .expect("cache lock")
+            .insert(broker_url.to_owned(), CachedClient { client: client.clone(), alive: alive_rx });
+        Ok(client)
+    }
+
+    /// The underlying async-nats client.
+    pub fn nats(&self) -> &async_nats::Client {
+        &self.nats
+    }
+
+    /// The server URL(s) this client was made for.
+    pub fn broker_url(&self) -> &str {
+        &self.broker_url
+    }
+
+    /// The largest message the server accepts.
+    pub fn max_payload(&self) -> usize {
+        match self.nats.server_info().max_payload {
+            0 => DEFAULT_MAX_PAYLOAD,
+            n => n,
+        }
+    }
+
+    /// Builds the envelope (uploading link payloads) and, when `opts.is_publish`, publishes it.
+    pub async fn smartsend(&self, subject: &str, payloads: Vec<Payload>, opts: &SendOptions) -> Result<Sent> {
+        let sent = self.build(subject, payloads, opts).await?;
+        if opts.is_publish {
+            self.publish_json(subject, &sent.json, None).await?;
+        }
+        Ok(sent)
+    }
+
+    pub(crate) async fn build(&self, subject: &str, payloads: Vec<Payload>, opts: &SendOptions) -> Result<Sent> {
+        check_subject(subject)?;
+        let max_payload = opts.max_payload.unwrap_or(self.max_payload()).min(self.max_payload());
+        send::build(subject, payloads, opts, max_payload).await
+    }
+
+    /// Publishes envelope JSON (with an optional NATS reply subject) and flushes it.
+    pub async fn publish_json(&self, subject: &str, json: &str, reply: Option<String>) -> Result<()> {
+        let payload = Bytes::copy_from_slice(json.as_bytes());
+        let subject = subject.to_owned();
+        let result = match reply {
+            Some(r) => self.nats.publish_with_reply(subject, r, payload).await,
+            None => self.nats.publish(subject, payload).await,
+        };
+        result.map_err(|e| Error::new(ErrorKind::Publish, format!("publish failed: {e}")))?;
+        self.flush().await
+    }
+
+    /// Waits until everything published so far has reached the server.
+    pub async fn flush(&self) -> Result<()> {
+        self.nats.flush().await.map_err(|e| Error::new(ErrorKind::Connection, format!("flush failed: {e}")))
+    }
+
+    /// Sends `payloads` with `reply_to` set to a fresh inbox and waits up to `timeout` for the
+    /// decoded reply.
+    pub async fn smartrequest(
+        &self,
+        subject: &str,
+        payloads: Vec<Payload>,
+        opts: &SendOptions,
+        receive: &ReceiveOptions,
+        timeout: Duration,
+    ) -> Result<Envelope> {
+        let inbox = self.nats.new_inbox();
+        let mut sub = self.subscribe(&inbox, receive.clone()).await?;
+        let opts = SendOptions { reply_to: inbox.clone(), is_publish: true, ..opts.clone() };
+        let sent = self.build(subject, payloads, &opts).await?;
+        self.publish_json(subject, &sent.json, Some(inbox)).await?;
+        let reply = tokio::time::timeout(timeout, sub.next()).await.map_err(|_| {
+            Error::new(ErrorKind::Timeout, format!("no reply on {subject:?} within {} ms", timeout.as_millis()))
+        })?;
+        sub.unsubscribe().await;
+        reply.unwrap_or_else(|| Err(Error::new(ErrorKind::Closed, "the connection closed while waiting for a reply")))
+    }
+
+    /// Answers a received envelope: sends to its `reply_to` with `reply_to_msg_id` set to its
+    /// `msg_id` and the same `correlation_id`.
+    pub async fn reply(&self, to: &Envelope, payloads: Vec<Payload>, opts: &SendOptions) -> Result<Sent> {
+        if to.header.reply_to.is_empty() {
+            return Err(Error::argument("the envelope has no reply_to to answer"));
+        }
+        let opts = SendOptions {
+            reply_to_msg_id: to.header.msg_id.clone(),
+            correlation_id: Some(to.header.correlation_id.clone()),
+            ..opts.clone()
+        };
+        self.smartsend(&to.header.reply_to, payloads, &opts).await
+    }
+
+    /// Subscribes to `subject`; every message is decoded with `receive`.
+    pub async fn subscribe(&self, subject: &str, receive: ReceiveOptions) -> Result<Subscription> {
+        check_subject(subject)?;
+        let sub = self
+            .nats
+            .subscribe(subject.to_owned())
+            .await
+            .map_err(|e| Error::new(ErrorKind::Connection, format!("cannot subscribe to {subject:?}: {e}")))?;
+        self.flush().await?;
+        Ok(subscription::new(sub, receive))
+    }
+
+    /// Subscribes as a member of a queue group (each message goes to one member).
+    pub async fn queue_subscribe(&self, subject: &str, queue: &str, receive: ReceiveOptions) -> Result<Subscription> {
+        check_subject(subject)?;
+        let sub = self
+            .nats
+            .queue_subscribe(subject.to_owned(), queue.to_owned())
+            .await
+            .map_err(|e| Error::new(ErrorKind::Connection, format!("cannot subscribe to {subject:?}: {e}")))?;
+        self.flush().await?;
+        Ok(subscription::new(sub, receive))
+    }
+
+    /// Flushes and closes the connection.
+    pub async fn close(&self) -> Result<()> {
+        self.nats.drain().await.map_err(|e| Error::new(ErrorKind::Connection, format!("close failed: {e}")))
+    }
+}
+
+fn check_subject(subject: &str) -> Result<()> {
+    if subject.is_empty() || subject.contains(|c: char| c.is_whitespace()) {
+        return Err(Error::argument(format!("{subject:?} is not a valid NATS subject (empty or contains whitespace)")));
+    }
+    Ok(())
+}
+
+struct CachedClient {
+    client: Client,
+    alive: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl CachedClient {
+    fn live(&self) -> Option<Client> {
+        let runtime_alive = !self.alive.is_terminated();
+        let state = self.client.nats.connection_state();
+        (runtime_alive && state != async_nats::connection::State::Disconnected).then(|| self.client.clone())
+    }
+}
+
+fn cache() -> &'static Mutex<HashMap<String, CachedClient>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, CachedClient>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// The seed's `smartsend` without an explicit connection: uses (and keeps) the connection for
+/// `opts.broker_url`, or builds without any connection when `opts.is_publish` is false.
+pub async fn smartsend(subject: &str, payloads: Vec<Payload>, opts: &SendOptions) -> Result<Sent> {
+    if opts.is_publish {
+        Client::shared(&opts.broker_url).await?.smartsend(subject, payloads, opts).await
+    } else {
+        check_subject(subject)?;
+        send::build(subject, payloads, opts, opts.max_payload.unwrap_or(DEFAULT_MAX_PAYLOAD)).await
+    }
+}

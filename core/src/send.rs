@@ -1,0 +1,222 @@
+//! Building an envelope: serialize each payload, choose its transport so that the envelope fits
+//! the server's `max_payload`, upload the link ones, and write the JSON.
+
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+
+use crate::codec;
+use crate::envelope::{base64_len, timestamp_now, Header, SentData, SentEnvelope, SentPayload};
+use crate::error::{Error, ErrorKind, Result};
+use crate::options::SendOptions;
+use crate::payload::{Payload, PayloadType, Value};
+use crate::store::UploadBody;
+
+/// An envelope ready to publish: the envelope and its JSON text (the seed's `(env, env_json_str)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sent {
+    pub envelope: SentEnvelope,
+    pub json: String,
+}
+
+/// A payload serialized, before its transport is final.
+struct Prepared {
+    id: String,
+    dataname: String,
+    payload_type: PayloadType,
+    body: UploadBody,
+    link: Option<Uploaded>,
+    to_link: bool,
+}
+
+struct Uploaded {
+    url: String,
+    sha256: String,
+}
+
+/// Room kept for a URL not yet known: the store's base URL plus ids and a file name.
+const URL_ALLOWANCE: usize = 256;
+
+/// Builds the envelope for `subject`, uploading what must go by link, within `max_payload` bytes.
+pub(crate) async fn build(
+    subject: &str,
+    payloads: Vec<Payload>,
+    opts: &SendOptions,
+    max_payload: usize,
+) -> Result<Sent> {
+    let header = header(subject, opts);
+    let mut prepared = Vec::with_capacity(payloads.len());
+    for p in payloads {
+        prepared.push(prepare(p, opts.size_threshold).await?);
+    }
+    let fixed = fixed_len(&header, &prepared);
+    loop {
+        let total = |prepared: &[Prepared]| fixed + prepared.iter().map(|p| data_len(p, opts)).sum::<usize>();
+        while total(&prepared) > max_payload {
+            move_largest_to_link(&mut prepared).ok_or_else(|| too_large(total(&prepared), max_payload))?;
+        }
+        upload_pending(&mut prepared, opts).await?;
+        read_direct_files(&mut prepared).await?;
+        let sent = finish(header.clone(), &prepared)?;
+        if sent.json.len() <= max_payload {
+            return Ok(sent);
+        }
+        // The estimate was short (a long URL from a custom store): move one more and retry.
+        move_largest_to_link(&mut prepared).ok_or_else(|| too_large(sent.json.len(), max_payload))?;
+    }
+}
+
+/// Moves the largest payload still going direct to link; `None` when there is none.
+fn move_largest_to_link(prepared: &mut [Prepared]) -> Option<()> {
+    let largest = prepared.iter_mut().filter(|p| !p.to_link).max_by_key(|p| p.body.len())?;
+    largest.to_link = true;
+    Some(())
+}
+
+fn too_large(total: usize, max_payload: usize) -> Error {
+    Error::new(
+        ErrorKind::EnvelopeTooLarge,
+        format!("the envelope needs {total} bytes but the server accepts at most {max_payload}; every payload already goes by link, so shorten the metadata or the names, or raise the server's max_payload"),
+    )
+}
+
+fn header(subject: &str, opts: &SendOptions) -> Header {
+    let uuid = || uuid::Uuid::new_v4().to_string();
+    Header {
+        correlation_id: opts.correlation_id.clone().unwrap_or_else(uuid),
+        msg_id: opts.msg_id.clone().unwrap_or_else(uuid),
+        timestamp: timestamp_now(),
+        send_to: subject.to_owned(),
+        msg_purpose: opts.msg_purpose.clone(),
+        sender_name: opts.sender_name.clone(),
+        sender_id: opts.sender_id.clone().unwrap_or_else(uuid),
+        receiver_name: opts.receiver_name.clone(),
+        receiver_id: opts.receiver_id.clone(),
+        reply_to: opts.reply_to.clone(),
+        reply_to_msg_id: opts.reply_to_msg_id.clone(),
+        broker_url: opts.broker_url.clone(),
+        metadata: opts.metadata.clone(),
+    }
+}
+
+async fn prepare(p: Payload, threshold: u64) -> Result<Prepared> {
+    let payload_type = p.value.payload_type();
+    let body = match p.value {
+        Value::File { path, .. } => {
+            let len = tokio::fs::metadata(&path)
+                .await
+                .map_err(|e| Error::io(&format!("cannot read payload file {}", path.display()), e))?
+                .len();
+            UploadBody::File { path, len }
+        }
+        value => UploadBody::Bytes(codec::serialize(&value)?),
+    };
+    Ok(Prepared {
+        id: uuid::Uuid::new_v4().to_string(),
+        dataname: p.dataname,
+        payload_type,
+        to_link: body.len() >= threshold,
+        body,
+        link: None,
+    })
+}
+
+/// The envelope's length without the payloads' `data` (and `sha256`) values.
+fn fixed_len(header: &Header, prepared: &[Prepared]) -> usize {
+    let entries: Vec<SentPayload> = prepared
+        .iter()
+        .map(|p| SentPayload {
+            id: p.id.clone(),
+            dataname: p.dataname.clone(),
+            payload_type: p.payload_type,
+            size: p.body.len(),
+            sha256: None,
+            data: SentData::Link(String::new()),
+        })
+        .collect();
+    SentEnvelope { header: header.clone(), payloads: entries }.to_json().len()
+}
+
+/// The bytes a payload adds to the envelope beyond its fixed fields.
+fn data_len(p: &Prepared, opts: &SendOptions) -> usize {
+    const DIGEST_FIELD: usize = r#","sha256":""#.len() + 64;
+    match (&p.link, p.to_link) {
+        (Some(u), _) => u.url.len() + DIGEST_FIELD,
+        (None, true) => opts.fileserver_url.len() + URL_ALLOWANCE + DIGEST_FIELD,
+        // "direct"/"base64" are two bytes longer each than "link"/"none".
+        (None, false) => base64_len(p.body.len() as usize) + 4,
+    }
+}
+
+async fn upload_pending(prepared: &mut [Prepared], opts: &SendOptions) -> Result<()> {
+    let pending = prepared.iter_mut().filter(|p| p.to_link && p.link.is_none());
+    let uploads = pending.map(|p| async move {
+        let (url, sha256) =
+            tokio::try_join!(opts.uploader.upload(&opts.fileserver_url, &p.dataname, p.body.clone()), digest(&p.body))?;
+        p.link = Some(Uploaded { url, sha256 });
+        Ok::<_, Error>(())
+    });
+    futures::future::try_join_all(uploads).await?;
+    Ok(())
+}
+
+/// Hex SHA-256 of a body, computed off the async threads (alongside its upload).
+async fn digest(body: &UploadBody) -> Result<String> {
+    match body {
+        UploadBody::Bytes(b) => {
+            let b = b.clone();
+            tokio::task::spawn_blocking(move || hex::encode(Sha256::digest(&b)))
+                .await
+                .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
+        }
+        UploadBody::File { path, .. } => {
+            let io = |e| Error::io(&format!("cannot read {}", path.display()), e);
+            let mut file = tokio::fs::File::open(path).await.map_err(io)?;
+            let mut hasher = Sha256::new();
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = file.read(&mut buf).await.map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+            }
+            Ok(hex::encode(hasher.finalize()))
+        }
+    }
+}
+
+fn finish(header: Header, prepared: &[Prepared]) -> Result<Sent> {
+    let payloads = prepared
+        .iter()
+        .map(|p| {
+            let (data, sha256) = match (&p.link, &p.body) {
+                (Some(u), _) => (SentData::Link(u.url.clone()), Some(u.sha256.clone())),
+                (None, UploadBody::Bytes(b)) => (SentData::Direct(b.clone()), None),
+                (None, UploadBody::File { .. }) => {
+                    return Err(Error::new(ErrorKind::Internal, "file body left direct unread"))
+                }
+            };
+            Ok(SentPayload {
+                id: p.id.clone(),
+                dataname: p.dataname.clone(),
+                payload_type: p.payload_type,
+                size: p.body.len(),
+                sha256,
+                data,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let envelope = SentEnvelope { header, payloads };
+    let json = envelope.to_json();
+    Ok(Sent { envelope, json })
+}
+
+/// Small file payloads that stay direct are read into memory before the envelope is written.
+async fn read_direct_files(prepared: &mut [Prepared]) -> Result<()> {
+    for p in prepared.iter_mut().filter(|p| !p.to_link) {
+        if let UploadBody::File { .. } = p.body {
+            p.body = UploadBody::Bytes(p.body.clone().into_bytes().await?);
+        }
+    }
+    Ok(())
+}
