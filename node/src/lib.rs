@@ -1,0 +1,1 @@
+//! The Node addon: placeholder until it lands.
