@@ -249,8 +249,8 @@ async fn run(command: Command) -> AnyResult {
     match command {
         Command::Up(args) => local_stack::run(args).await,
         Command::Send(a) => {
-            let client = a.conn.connect().await?;
             let payloads = a.out.payloads.load()?;
+            let client = a.conn.connect().await?;
             let opts = SendOptions { reply_to: a.reply_to.clone(), ..a.out.options(&a.conn) };
             let sent = if a.jetstream {
                 let (sent, ack) = client.jetstream_publish(&a.subject, payloads, &opts).await?;
@@ -290,8 +290,8 @@ async fn run(command: Command) -> AnyResult {
             Ok(())
         }
         Command::Request(a) => {
-            let client = a.conn.connect().await?;
             let payloads = a.out.payloads.load()?;
+            let client = a.conn.connect().await?;
             let timeout = Duration::from_secs_f64(a.timeout);
             let env = client
                 .smartrequest(&a.subject, payloads, &a.out.options(&a.conn), &a.incoming.options(), timeout)
@@ -300,11 +300,13 @@ async fn run(command: Command) -> AnyResult {
             Ok(())
         }
         Command::Reply(a) => {
-            let client = a.conn.connect().await?;
             let fixed = a.out.payloads.load()?;
             if !a.echo && fixed.is_empty() {
-                return Err("give the reply's payloads (--text, --json, --file, --table) or --echo".into());
+                return Err(
+                    "give the reply's payloads (--payload, --text, --json-payload, --file, --table) or --echo".into()
+                );
             }
+            let client = a.conn.connect().await?;
             let mut sub = client.subscribe(&a.subject, a.incoming.options()).await?;
             if a.ready {
                 eprintln!("replying on {}", a.subject);
