@@ -281,6 +281,7 @@ class NATS(_Conn):
     def _op(self, t, pong=False):
         # Handles protocol lines for up to t seconds (None: forever, 0: poll).
         # Returns a Msg, True for PONG (when pong), None on timeout.
+        self._live()
         dl = None if t is None else _ms() + int(t * 1000)
         while True:
             if self._b.find(b"\r\n") < 0:
@@ -744,7 +745,7 @@ def _cut(raw):
         if e - j < 256 or raw.find(b"\\", j, e) >= 0:
             continue
         o += mv[i:j]
-        o += b"\\u0000nb%d" % len(cuts)
+        o += ("\\u0000nb%d" % len(cuts)).encode()
         cuts.append((j, e))
         i = j = e
     if cuts:

@@ -1,6 +1,5 @@
 //! What the command prints: a readable summary, or one JSON object per envelope.
 
-use base64::Engine;
 use natsbridge::{Envelope, Sent, Value};
 use serde_json::{json, Value as Json};
 
@@ -33,7 +32,7 @@ pub fn value_json(value: &Value) -> Result<Json, natsbridge::Error> {
         Value::Table(t) => t.to_json_rows()?,
         Value::File { path, .. } => json!({ "path": path }),
         bytes => {
-            json!({ "base64": base64::engine::general_purpose::STANDARD.encode(bytes.as_bytes().expect("raw bytes")) })
+            json!({ "base64": natsbridge::b64::encode(bytes.as_bytes().expect("raw bytes")) })
         }
     })
 }

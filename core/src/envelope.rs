@@ -4,15 +4,13 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use base64::display::Base64Display;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, Deserializer, Visitor};
-use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
+use crate::b64;
 use crate::error::{Error, Result};
 use crate::payload::{PayloadType, Value};
 
@@ -126,70 +124,76 @@ impl SentPayload {
     /// The `data` field as it appears on the wire (base64 or the URL).
     pub fn data_string(&self) -> String {
         match &self.data {
-            SentData::Direct(b) => Base64Display::new(b, &STANDARD).to_string(),
+            SentData::Direct(b) => b64::encode(b),
             SentData::Link(url) => url.clone(),
         }
     }
 }
 
-impl Serialize for SentPayload {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("payload", 8)?;
-        st.serialize_field("id", &self.id)?;
-        st.serialize_field("dataname", &self.dataname)?;
-        st.serialize_field("payload_type", self.payload_type.as_str())?;
-        st.serialize_field("transport", self.transport().as_str())?;
-        st.serialize_field("encoding", self.encoding())?;
-        st.serialize_field("size", &self.size)?;
-        match &self.data {
-            // Written straight from the bytes: no intermediate base64 string.
-            SentData::Direct(b) => st.serialize_field("data", &DisplayAsStr(Base64Display::new(b, &STANDARD)))?,
-            SentData::Link(url) => st.serialize_field("data", url)?,
-        }
-        if let Some(d) = &self.sha256 {
-            st.serialize_field("sha256", d)?;
-        }
-        st.end()
-    }
-}
-
-struct DisplayAsStr<T>(T);
-
-impl<T: fmt::Display> Serialize for DisplayAsStr<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
-    }
-}
-
 /// An envelope as the sender built it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SentEnvelope {
-    #[serde(flatten)]
     pub header: Header,
     pub payloads: Vec<SentPayload>,
 }
 
 impl SentEnvelope {
-    /// The JSON text that travels.
+    /// The JSON text that travels: the seed's field order, base64 written straight from the
+    /// payload bytes into the output (no intermediate string, no escaping pass over it).
     pub fn to_json(&self) -> String {
-        let capacity = 1024 + self.payloads.iter().map(|p| wire_data_len(p) + 256).sum::<usize>();
-        let mut out = Vec::with_capacity(capacity);
-        serde_json::to_writer(&mut out, self).expect("an envelope always serializes");
-        String::from_utf8(out).expect("serde_json writes UTF-8")
+        let data_len: usize = self.payloads.iter().map(|p| wire_data_len(p) + 320).sum();
+        let mut out = Vec::with_capacity(1024 + data_len);
+        serde_json::to_writer(&mut out, &self.header).expect("a header always serializes");
+        out.pop(); // the header object's closing brace
+        out.extend_from_slice(b",\"payloads\":[");
+        for (i, p) in self.payloads.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_payload(p, &mut out);
+        }
+        out.extend_from_slice(b"]}");
+        String::from_utf8(out).expect("JSON output is UTF-8")
     }
+}
+
+fn write_payload(p: &SentPayload, out: &mut Vec<u8>) {
+    let string = |out: &mut Vec<u8>, s: &str| serde_json::to_writer(&mut *out, s).expect("strings serialize");
+    out.extend_from_slice(b"{\"id\":");
+    string(out, &p.id);
+    out.extend_from_slice(b",\"dataname\":");
+    string(out, &p.dataname);
+    out.extend_from_slice(
+        format!(
+            r#","payload_type":"{}","transport":"{}","encoding":"{}","size":{},"data":"#,
+            p.payload_type.as_str(),
+            p.transport().as_str(),
+            p.encoding(),
+            p.size
+        )
+        .as_bytes(),
+    );
+    match &p.data {
+        SentData::Direct(b) => {
+            out.push(b'"');
+            b64::encode_into(b, out);
+            out.push(b'"');
+        }
+        SentData::Link(url) => string(out, url),
+    }
+    if let Some(d) = &p.sha256 {
+        out.extend_from_slice(b",\"sha256\":");
+        string(out, d);
+    }
+    out.push(b'}');
 }
 
 /// Length of the `data` field on the wire.
 pub(crate) fn wire_data_len(p: &SentPayload) -> usize {
     match &p.data {
-        SentData::Direct(b) => base64_len(b.len()),
+        SentData::Direct(b) => b64::encoded_len(b.len()),
         SentData::Link(url) => url.len(),
     }
-}
-
-/// Length of standard padded base64 of `n` bytes.
-pub fn base64_len(n: usize) -> usize {
-    n.div_ceil(3) * 4
 }
 
 /// A payload entry as it arrived, before its data is decoded.
@@ -379,11 +383,14 @@ mod tests {
             sha256: None,
             data: SentData::Direct(Bytes::from_static(b"abc")),
         };
-        let v: Json = serde_json::to_value(&p).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"id":"i","dataname":"d","payload_type":"binary","transport":"direct","encoding":"base64","size":3,"data":"YWJj"})
-        );
+        let env = SentEnvelope { header: Header::default(), payloads: vec![p.clone(), p] };
+        let v: Json = serde_json::from_str(&env.to_json()).unwrap();
+        let entry = serde_json::json!({"id":"i","dataname":"d","payload_type":"binary","transport":"direct","encoding":"base64","size":3,"data":"YWJj"});
+        assert_eq!(v["payloads"], serde_json::json!([entry, entry]));
+        assert_eq!(v["msg_purpose"], "");
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys.first().map(|k| k.as_str()), Some("correlation_id"));
+        assert_eq!(keys.last().map(|k| k.as_str()), Some("payloads"));
     }
 
     #[test]

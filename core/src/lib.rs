@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod b64;
 mod client;
 mod codec;
 mod envelope;
@@ -33,9 +34,7 @@ mod subscription;
 mod table;
 
 pub use client::{smartsend, Client};
-pub use envelope::{
-    base64_len, timestamp_now, Envelope, Header, ReceivedPayload, SentData, SentEnvelope, SentPayload, Transport,
-};
+pub use envelope::{timestamp_now, Envelope, Header, ReceivedPayload, SentData, SentEnvelope, SentPayload, Transport};
 pub use error::{Error, ErrorKind, Result};
 pub use jetstream::{AckMode, ConsumerOptions, JetStreamConsumer, JsDelivery, PublishAck};
 pub use options::{

@@ -3,10 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use bytes::Bytes;
 
+use crate::b64;
 use crate::codec;
 use crate::envelope::{Envelope, ReceivedPayload, Transport, WireData, WireEnvelope, WirePayload};
 use crate::error::{Error, Result};
@@ -45,9 +44,8 @@ fn decode_direct(p: &WirePayload<'_>, payload_type: PayloadType) -> Result<Value
     let encoding = p.encoding.as_deref().unwrap_or("base64");
     match (encoding, &p.data) {
         ("base64" | "arrow-ipc", WireData::Str(s)) => {
-            let bytes = STANDARD
-                .decode(s.as_bytes())
-                .map_err(|e| Error::encoding(format!("payload {:?}: data is not valid base64: {e}", p.dataname)))?;
+            let bytes = b64::decode(s.as_bytes())
+                .map_err(|e| Error::encoding(format!("payload {:?}: {}", p.dataname, e.message())))?;
             check_size(p, bytes.len() as u64)?;
             codec::deserialize(payload_type, Bytes::from(bytes))
         }

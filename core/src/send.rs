@@ -4,8 +4,9 @@
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
+use crate::b64;
 use crate::codec;
-use crate::envelope::{base64_len, timestamp_now, Header, SentData, SentEnvelope, SentPayload};
+use crate::envelope::{timestamp_now, Header, SentData, SentEnvelope, SentPayload};
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::SendOptions;
 use crate::payload::{Payload, PayloadType, Value};
@@ -143,7 +144,7 @@ fn data_len(p: &Prepared, opts: &SendOptions) -> usize {
         (Some(u), _) => u.url.len() + DIGEST_FIELD,
         (None, true) => opts.fileserver_url.len() + URL_ALLOWANCE + DIGEST_FIELD,
         // "direct"/"base64" are two bytes longer each than "link"/"none".
-        (None, false) => base64_len(p.body.len() as usize) + 4,
+        (None, false) => b64::encoded_len(p.body.len() as usize) + 4,
     }
 }
 

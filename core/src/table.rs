@@ -135,7 +135,6 @@ fn column_json(array: &dyn arrow_array::Array) -> Result<Vec<serde_json::Value>>
     use arrow_array::cast::AsArray;
     use arrow_array::types::*;
     use arrow_array::Array;
-    use base64::Engine;
     use serde_json::Value as J;
     macro_rules! prim {
         ($t:ty) => {{
@@ -181,8 +180,9 @@ fn column_json(array: &dyn arrow_array::Array) -> Result<Vec<serde_json::Value>>
         }
         DataType::Binary => {
             let a = array.as_binary::<i32>();
-            let b64 = &base64::engine::general_purpose::STANDARD;
-            (0..a.len()).map(|i| if a.is_null(i) { J::Null } else { J::String(b64.encode(a.value(i))) }).collect()
+            (0..a.len())
+                .map(|i| if a.is_null(i) { J::Null } else { J::String(crate::b64::encode(a.value(i))) })
+                .collect()
         }
         other => return Err(Error::argument(format!("column type {other} has no JSON row form"))),
     };

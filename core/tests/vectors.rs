@@ -27,8 +27,7 @@ fn with_server(bytes: &[u8], base: &str) -> Vec<u8> {
 
 /// A decoded value in the vectors' expected form.
 fn expected_form(value: &Value) -> Json {
-    use base64::Engine;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let b64 = natsbridge::b64::encode;
     match value {
         Value::Text(s) => json!({ "text": s }),
         Value::Dictionary(v) => json!({ "json": v }),

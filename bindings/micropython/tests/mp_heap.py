@@ -13,8 +13,10 @@ gc.collect()
 base = gc.mem_alloc()
 mp_util.out(ready=True, base=base, free=gc.mem_free())
 m = nc.next_msg(sid, 30)
+gc.collect()
 after_msg = gc.mem_alloc()
 env = nb.smartreceive(m)
+gc.collect()
 after_decode = gc.mem_alloc()
 v = env["payloads"][0][1]
 mp_util.out(ok=True, base=base, after_msg=after_msg, after_decode=after_decode, len=len(v), sha256=mp_util.digest(v),

@@ -1,0 +1,82 @@
+//! smartsend + smartreceive through a real nats-server, against a raw async-nats publish and
+//! receive of the very same envelope bytes, in the same run. Prints a markdown table.
+//!
+//! `cargo run --release -p natsbridge-bench [-- --quick]`
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use natsbridge::{Client, ConnectOptions, Payload, ReceiveOptions, SendOptions, Transport};
+use natsbridge_testkit::{file_server, NatsServer};
+
+struct Case {
+    label: &'static str,
+    size: usize,
+    rounds: usize,
+}
+
+fn payload(size: usize) -> Bytes {
+    (0..size).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<u8>>().into()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let scale = if quick { 5 } else { 1 };
+    let cases = [
+        Case { label: "1 KiB", size: 1024, rounds: 2000 / scale },
+        Case { label: "512 KiB", size: 512 * 1024, rounds: 300 / scale },
+        Case { label: "8 MiB", size: 8 * 1024 * 1024, rounds: 30 / scale },
+    ];
+    let nats = NatsServer::start();
+    let (files, _dir) = file_server().await;
+    let client = Client::connect(ConnectOptions::new(nats.url())).await.expect("connect");
+    let opts = SendOptions { fileserver_url: files.url(), ..Default::default() };
+
+    println!("| size | transport | engine p50 (ms) | raw NATS p50 (ms) | engine / raw | engine MB/s |");
+    println!("|---|---|---|---|---|---|");
+    for case in cases {
+        let data = payload(case.size);
+        let mut sub = client.subscribe("bench.engine", ReceiveOptions::default()).await.unwrap();
+        let mut raw_sub = client.nats().subscribe("bench.raw").await.unwrap();
+        client.flush().await.unwrap();
+        let mut engine = Vec::with_capacity(case.rounds);
+        let mut raw = Vec::with_capacity(case.rounds);
+        let mut transport = Transport::Direct;
+        // Interleaved, so drift in machine speed hits both alike.
+        for _ in 0..case.rounds {
+            let t = Instant::now();
+            let sent =
+                client.smartsend("bench.engine", vec![Payload::binary("data", data.clone())], &opts).await.unwrap();
+            let env = sub.next().await.unwrap().unwrap();
+            engine.push(t.elapsed());
+            assert_eq!(env.payloads[0].value.as_bytes().map(|b| b.len()), Some(case.size));
+            transport = sent.envelope.payloads[0].transport();
+
+            let bytes = Bytes::from(sent.json.into_bytes());
+            let t = Instant::now();
+            client.nats().publish("bench.raw", bytes).await.unwrap();
+            client.nats().flush().await.unwrap();
+            let msg = raw_sub.next().await.unwrap();
+            raw.push(t.elapsed());
+            assert!(!msg.payload.is_empty());
+        }
+        let (e, r) = (median(engine), median(raw));
+        println!(
+            "| {} | {} | {:.3} | {:.3} | {:.2} | {:.1} |",
+            case.label,
+            transport,
+            e.as_secs_f64() * 1e3,
+            r.as_secs_f64() * 1e3,
+            e.as_secs_f64() / r.as_secs_f64(),
+            case.size as f64 / e.as_secs_f64() / 1e6
+        );
+    }
+    files.shutdown().await;
+}
