@@ -2,7 +2,7 @@
 //! made for a bare `broker_url` are kept and reused, so repeated calls do not reconnect.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_nats::ServerAddr;
@@ -10,16 +10,24 @@ use bytes::Bytes;
 
 use crate::envelope::Envelope;
 use crate::error::{Error, ErrorKind, Result};
+use crate::inbox::Inbox;
 use crate::options::{ConnectOptions, ReceiveOptions, SendOptions, DEFAULT_MAX_PAYLOAD};
 use crate::payload::Payload;
 use crate::send::{self, Sent};
 use crate::subscription::{self, Subscription};
 
 /// A connection to NATS. Cheap to clone; clones share the connection.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Client {
     nats: async_nats::Client,
     broker_url: String,
+    inbox: Arc<tokio::sync::OnceCell<Inbox>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("broker_url", &self.broker_url).finish_non_exhaustive()
+    }
 }
 
 impl Client {
@@ -76,7 +84,7 @@ impl Client {
             .connect(servers)
             .await
             .map_err(|e| Error::new(ErrorKind::Connection, format!("cannot connect to NATS at {broker_url}: {e}")))?;
-        Ok(Client { nats, broker_url })
+        Ok(Client { nats, broker_url, inbox: Arc::default() })
     }
 
     /// The connection for `broker_url`, made once and then reused by every call in this process.
@@ -150,7 +158,7 @@ impl Client {
     }
 
     /// Sends `payloads` with `reply_to` set to a fresh inbox and waits up to `timeout` for the
-    /// decoded reply.
+    /// decoded reply. The NATS reply subject is set too, so plain NATS responders can answer.
     pub async fn smartrequest(
         &self,
         subject: &str,
@@ -159,16 +167,21 @@ impl Client {
         receive: &ReceiveOptions,
         timeout: Duration,
     ) -> Result<Envelope> {
-        let inbox = self.nats.new_inbox();
-        let mut sub = self.subscribe(&inbox, receive.clone()).await?;
-        let opts = SendOptions { reply_to: inbox.clone(), is_publish: true, ..opts.clone() };
+        let inbox = self.inbox.get_or_try_init(|| Inbox::start(&self.nats)).await?;
+        let mut pending = inbox.register();
+        let opts = SendOptions { reply_to: pending.subject.clone(), is_publish: true, ..opts.clone() };
         let sent = self.build(subject, payloads, &opts).await?;
-        self.publish_json(subject, &sent.json, Some(inbox)).await?;
-        let reply = tokio::time::timeout(timeout, sub.next()).await.map_err(|_| {
-            Error::new(ErrorKind::Timeout, format!("no reply on {subject:?} within {} ms", timeout.as_millis()))
-        })?;
-        sub.unsubscribe().await;
-        reply.unwrap_or_else(|| Err(Error::new(ErrorKind::Closed, "the connection closed while waiting for a reply")))
+        self.nats
+            .publish_with_reply(subject.to_owned(), pending.subject.clone(), Bytes::from(sent.json.into_bytes()))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Publish, format!("publish failed: {e}")))?;
+        let timed_out =
+            || Error::new(ErrorKind::Timeout, format!("no reply on {subject:?} within {} ms", timeout.as_millis()));
+        let msg = tokio::time::timeout(timeout, &mut pending.reply)
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|_| Error::new(ErrorKind::Closed, "the connection closed while waiting for a reply"))?;
+        subscription::decode_message(msg, receive).await
     }
 
     /// Answers a received envelope: sends to its `reply_to` with `reply_to_msg_id` set to its
@@ -182,7 +195,15 @@ impl Client {
             correlation_id: Some(to.header.correlation_id.clone()),
             ..opts.clone()
         };
-        self.smartsend(&to.header.reply_to, payloads, &opts).await
+        let sent = self.build(&to.header.reply_to, payloads, &opts).await?;
+        if opts.is_publish {
+            // No flush: the requester is waiting, and the connection writes it out at once.
+            self.nats
+                .publish(to.header.reply_to.clone(), Bytes::copy_from_slice(sent.json.as_bytes()))
+                .await
+                .map_err(|e| Error::new(ErrorKind::Publish, format!("publish failed: {e}")))?;
+        }
+        Ok(sent)
     }
 
     /// Subscribes to `subject`; every message is decoded with `receive`.

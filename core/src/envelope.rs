@@ -342,7 +342,7 @@ pub struct ReceivedPayload {
 }
 
 /// A decoded envelope: the header and the payloads in the order the sender gave them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Envelope {
     pub header: Header,
     pub payloads: Vec<ReceivedPayload>,

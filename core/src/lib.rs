@@ -24,6 +24,7 @@ mod client;
 mod codec;
 mod envelope;
 mod error;
+mod inbox;
 mod jetstream;
 mod options;
 mod payload;
@@ -44,7 +45,7 @@ pub use options::{
 pub use payload::{Payload, PayloadType, Value};
 pub use receive::smartreceive;
 pub use send::Sent;
-pub use subscription::Subscription;
+pub use subscription::{decode_message, Subscription};
 pub use table::Table;
 
 /// Re-exported so users build tables with the same Arrow version as the engine.

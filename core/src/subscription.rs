@@ -23,10 +23,11 @@ impl Subscription {
     /// NATS request), `reply_to` is set to that subject so `Client::reply` can answer it.
     pub async fn next(&mut self) -> Option<Result<Envelope>> {
         let msg = self.inner.next().await?;
-        Some(decode(msg, &self.receive).await)
+        Some(decode_message(msg, &self.receive).await)
     }
 
-    /// The next raw NATS message, undecoded.
+    /// The next raw NATS message, undecoded (decode it with [`decode_message`]). Unlike
+    /// [`Subscription::next`], cancelling this (a timeout) never loses a message mid-download.
     pub async fn next_message(&mut self) -> Option<async_nats::Message> {
         self.inner.next().await
     }
@@ -41,8 +42,9 @@ impl Subscription {
     }
 }
 
-/// Decodes a NATS message, treating a no-responders status as such.
-pub(crate) async fn decode(msg: async_nats::Message, receive: &ReceiveOptions) -> Result<Envelope> {
+/// Decodes a NATS message as subscriptions do: a no-responders status is `NoResponders`, and an
+/// empty `reply_to` is filled from the message's reply subject.
+pub async fn decode_message(msg: async_nats::Message, receive: &ReceiveOptions) -> Result<Envelope> {
     if msg.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
         return Err(Error::new(ErrorKind::NoResponders, format!("no subscriber is listening on {}", msg.subject)));
     }

@@ -1,7 +1,13 @@
 //! smartsend + smartreceive through a real nats-server, against a raw async-nats publish and
 //! receive of the very same envelope bytes, in the same run. Prints a markdown table.
 //!
-//! `cargo run --release -p natsbridge-bench [-- --quick]`
+//! Also: 1 GiB by link from and to files against plain HTTP, with peak RSS; and 100-byte
+//! request-reply latency against raw NATS request-reply.
+//!
+//! `cargo run --release -p natsbridge-bench [-- --quick]` (`--quick`: fewer rounds, 64 MiB instead of 1 GiB)
+
+mod big;
+mod rpc;
 
 use std::time::{Duration, Instant};
 
@@ -78,5 +84,36 @@ async fn main() {
             case.size as f64 / e.as_secs_f64() / 1e6
         );
     }
+
+    let big_size: u64 = if quick { 64 << 20 } else { 1 << 30 };
+    let b = big::run(&client, &files.url(), big_size).await;
+    let mib = |x: u64| x as f64 / (1 << 20) as f64;
+    println!();
+    println!("| {} MiB by link, file to file | engine (s) | plain HTTP upload + download (s) | engine / plain throughput | engine MB/s | peak RSS above idle (MiB) |", b.size >> 20);
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| Rust | {:.2} | {:.2} | {:.0}% | {:.0} | {:.1} |",
+        b.engine.as_secs_f64(),
+        b.http.as_secs_f64(),
+        100.0 * b.http.as_secs_f64() / b.engine.as_secs_f64(),
+        b.size as f64 / b.engine.as_secs_f64() / 1e6,
+        mib(b.peak_rss.saturating_sub(b.idle_rss))
+    );
+
+    let (engine, raw) = rpc::run(&client, 2000 / scale).await;
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!();
+    println!(
+        "| 100-byte request-reply | engine p50 (ms) | raw p50 (ms) | p50 ratio | engine p99 (ms) | raw p99 (ms) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| Rust | {:.3} | {:.3} | {:.2} | {:.3} | {:.3} |",
+        ms(engine.p50),
+        ms(raw.p50),
+        ms(engine.p50) / ms(raw.p50),
+        ms(engine.p99),
+        ms(raw.p99)
+    );
     files.shutdown().await;
 }

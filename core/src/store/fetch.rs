@@ -4,7 +4,7 @@ use futures::future::BoxFuture;
 use futures::TryStreamExt;
 use reqwest::StatusCode;
 
-use super::{http, ByteStream, DownloadRequest, Downloader};
+use super::{http, ByteStream, DownloadRequest, Downloader, RetryPolicy};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Retries connection errors, timeouts, 5xx and 429 up to `max_retries` attempts in all;
@@ -14,12 +14,31 @@ pub struct HttpFetcher;
 
 impl Downloader for HttpFetcher {
     fn download<'a>(&'a self, req: &'a DownloadRequest) -> BoxFuture<'a, Result<ByteStream>> {
-        Box::pin(fetch_with_backoff(req))
+        Box::pin(fetch(req))
     }
 }
 
+/// The seed's `fetch_with_backoff(url, max_retries, base_delay, max_delay)`: the whole body of an
+/// http(s) URL, at most `max_bytes` of it. For handlers that wrap the default downloader.
+pub async fn fetch_with_backoff(url: &str, retry: RetryPolicy, max_bytes: u64) -> Result<bytes::Bytes> {
+    super::check_origin(url, None)?;
+    let request = DownloadRequest { url: url.to_owned(), size: 0, retry };
+    let mut stream = fetch(&request).await?;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+        buf.extend_from_slice(&chunk?);
+        if buf.len() as u64 > max_bytes {
+            return Err(Error::new(
+                ErrorKind::PayloadTooLarge,
+                format!("{url} is larger than the cap of {max_bytes} bytes"),
+            ));
+        }
+    }
+    Ok(buf.freeze())
+}
+
 /// Fetches `req.url`, returning the body as a stream once a 2xx answer has arrived.
-pub async fn fetch_with_backoff(req: &DownloadRequest) -> Result<ByteStream> {
+async fn fetch(req: &DownloadRequest) -> Result<ByteStream> {
     let attempts = req.retry.max_retries.max(1);
     let mut last = String::new();
     for attempt in 1..=attempts {

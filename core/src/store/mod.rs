@@ -17,8 +17,8 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::Stream;
 
-pub use fetch::HttpFetcher;
-pub use plik::{PlikUpload, PlikUploader};
+pub use fetch::{fetch_with_backoff, HttpFetcher};
+pub use plik::{plik_oneshot_upload, PlikUpload, PlikUploader};
 pub(crate) use verify::{check_origin, collect, save_to_file};
 
 use crate::error::{Error, Result};
