@@ -7,7 +7,7 @@ CARGO ?= cargo
 # The Python and Node crates are built by maturin and napi (release) in their own suites.
 NATIVE := --workspace --exclude natsbridge-python --exclude natsbridge-node
 
-.PHONY: all demo test bootstrap build lint test-rust test-c test-python test-node test-micropython test-julia bench clean
+.PHONY: all demo test bootstrap build lint test-rust test-c test-python test-node test-micropython test-julia test-interop bench clean
 
 all: build
 
@@ -42,7 +42,10 @@ test-micropython: build
 test-julia:
 	@$(ENV) scripts/test-julia.sh
 
-test: bootstrap lint test-rust test-c test-python test-node test-micropython test-julia
+test-interop: build
+	@$(ENV) scripts/test-interop.sh
+
+test: bootstrap lint test-rust test-c test-python test-node test-micropython test-julia test-interop
 	@echo "make test: every suite passed"
 
 bench: build

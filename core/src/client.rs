@@ -232,6 +232,8 @@ impl Client {
 
     /// Flushes and closes the connection.
     pub async fn close(&self) -> Result<()> {
+        // Drain stops subscriptions; the flush makes sure replies published without one have left.
+        self.flush().await?;
         self.nats.drain().await.map_err(|e| Error::new(ErrorKind::Connection, format!("close failed: {e}")))
     }
 }

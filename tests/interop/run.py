@@ -109,10 +109,36 @@ def run_pair(sender, receiver, ps, nats_url, files_url, work, rnd):
     return results
 
 
+def prepared_cases(cases, path):
+    """The C participant's case file: each payload's serialized bytes in a file of its own."""
+    lines = []
+    for n, c in enumerate(cases):
+        lines.append(f"CASE {c['threshold']} {c['fileserver']} {c.get('correlation_id') or '-'}")
+        for p in c["payloads"]:
+            f = path.parent / f"{path.stem}-{n}-{p['dataname']}.bin"
+            kind, v = p["type"], p["value"]
+            if kind == "text":
+                f.write_bytes(v.encode())
+            elif kind == "dictionary":
+                f.write_bytes(json.dumps(v).encode())
+            elif kind == "table":
+                src = f.with_suffix(".json")
+                src.write_text(json.dumps(v))
+                subprocess.run([str(TARGET / "debug/interop-peer"), "to-ipc", str(src), str(f), "-"], check=True)
+            else:
+                f.write_bytes(base64.b64decode(v["base64"]))
+            lines.append(f"P {p['dataname']} {kind} {f}")
+        lines.append("END")
+    path.write_text("\n".join(lines) + "\n")
+
+
 def exchange(recv_op, send_op, sender, receiver, ps, nats_url, subject, cases, work):
     case_file = work / f"{sender}-{receiver}-{send_op}.json"
-    # Raw UTF-8, not \uXXXX surrogate pairs: MicroPython's JSON reader does not join them.
-    case_file.write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
+    if sender == "c":
+        prepared_cases(cases, case_file)
+    else:
+        # Raw UTF-8, not \uXXXX surrogate pairs: MicroPython's JSON reader does not join them.
+        case_file.write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
     env = dict(os.environ, MICROPYPATH=str(ROOT / "bindings/micropython"), NODE_PATH=str(TARGET / "node-test-pkg/node_modules"))
     rx = subprocess.Popen(ps[receiver][0] + [recv_op, nats_url, subject, str(len(cases))], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, errors="replace", env=env)
@@ -146,9 +172,15 @@ def exchange(recv_op, send_op, sender, receiver, ps, nats_url, subject, cases, w
 
 def parse_line(line):
     try:
-        return json.loads(line)
+        got = json.loads(line)
     except ValueError:
         return {"error": "NotJSON", "message": line[:200]}
+    if "header" in got:  # the golden vectors' form (the C participant prints it)
+        unwrap = lambda v: v.get("text", v.get("json", v.get("table", v)))  # noqa: E731
+        got = {"correlation_id": got["header"]["correlation_id"],
+               "payloads": [{"dataname": p["dataname"], "type": p["payload_type"], "transport": p["transport"],
+                             "value": v if "base64" in (v := p["value"]) else unwrap(v)} for p in got["payloads"]]}
+    return got
 
 
 def compare(case, got):

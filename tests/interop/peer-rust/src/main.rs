@@ -1,12 +1,15 @@
 //! The Rust participant of the interop matrix. Speaks the peer protocol of tests/interop/README.md:
-//! `interop-peer recv|echo NATS_URL SUBJECT COUNT` and `interop-peer send|request NATS_URL SUBJECT CASES.json`.
+//! `interop-peer recv|echo NATS_URL SUBJECT COUNT` and `interop-peer send|request NATS_URL SUBJECT CASES.json`;
+//! `interop-peer to-ipc TABLE.json OUT.arrow -` writes a canonical table as Arrow IPC (for the C peer).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use natsbridge::arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use natsbridge::arrow_schema::{DataType, Field, Schema};
-use natsbridge::{b64, Client, ConnectOptions, Envelope, Payload, PayloadType, ReceiveOptions, SendOptions, Table, Value};
+use natsbridge::{
+    b64, Client, ConnectOptions, Envelope, Payload, PayloadType, ReceiveOptions, SendOptions, Table, Value,
+};
 use serde_json::{json, Value as Json};
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -17,7 +20,9 @@ fn to_value(kind: &str, v: &Json) -> AnyResult<Value> {
         PayloadType::Text => Value::Text(v.as_str().ok_or("text must be a string")?.to_owned()),
         PayloadType::Dictionary => Value::Dictionary(v.clone()),
         PayloadType::Table => Value::Table(to_table(v)?),
-        raw => Value::from_bytes(raw, b64::decode(v["base64"].as_str().ok_or("bytes as {base64}")?.as_bytes())?.into())?,
+        raw => {
+            Value::from_bytes(raw, b64::decode(v["base64"].as_str().ok_or("bytes as {base64}")?.as_bytes())?.into())?
+        }
     })
 }
 
@@ -125,6 +130,12 @@ async fn main() -> AnyResult<()> {
     let [_, op, url, subject, arg] = &args[..] else {
         return Err("usage: interop-peer recv|echo|send|request NATS_URL SUBJECT COUNT|CASES.json".into());
     };
+    if op == "to-ipc" {
+        // A helper for participants without an Arrow library (C): canonical table JSON → IPC file.
+        let table: Json = serde_json::from_slice(&std::fs::read(url)?)?;
+        std::fs::write(subject, to_table(&table)?.to_ipc()?)?;
+        return Ok(());
+    }
     let client = Client::connect(ConnectOptions::new(url.as_str())).await?;
     match op.as_str() {
         "recv" | "echo" => {
@@ -153,8 +164,9 @@ async fn main() -> AnyResult<()> {
         }
         "request" => {
             for (opts, payloads) in cases(arg)? {
-                let reply =
-                    client.smartrequest(subject, payloads, &opts, &ReceiveOptions::default(), Duration::from_secs(20)).await?;
+                let reply = client
+                    .smartrequest(subject, payloads, &opts, &ReceiveOptions::default(), Duration::from_secs(20))
+                    .await?;
                 println!("{}", report(&reply)?);
             }
         }
