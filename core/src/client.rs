@@ -152,6 +152,23 @@ impl Client {
         self.flush().await
     }
 
+    /// Waits until the server has processed everything this client sent so far (subscriptions
+    /// included): a message to our own reply inbox comes back only after the server has handled
+    /// every earlier command of this connection. A plain flush only empties the socket.
+    pub async fn sync_with_server(&self) -> Result<()> {
+        let inbox = self.inbox.get_or_try_init(|| Inbox::start(&self.nats)).await?;
+        let mut probe = inbox.register();
+        self.nats
+            .publish(probe.subject.clone(), Bytes::new())
+            .await
+            .map_err(|e| Error::new(ErrorKind::Publish, format!("publish failed: {e}")))?;
+        tokio::time::timeout(Duration::from_secs(10), &mut probe.reply)
+            .await
+            .map_err(|_| Error::new(ErrorKind::Timeout, "the server did not answer within 10 s"))?
+            .map_err(|_| Error::new(ErrorKind::Closed, "the connection closed"))?;
+        Ok(())
+    }
+
     /// Waits until everything published so far has reached the server.
     pub async fn flush(&self) -> Result<()> {
         self.nats.flush().await.map_err(|e| Error::new(ErrorKind::Connection, format!("flush failed: {e}")))
@@ -214,7 +231,7 @@ impl Client {
             .subscribe(subject.to_owned())
             .await
             .map_err(|e| Error::new(ErrorKind::Connection, format!("cannot subscribe to {subject:?}: {e}")))?;
-        self.flush().await?;
+        self.sync_with_server().await?;
         Ok(subscription::new(sub, receive))
     }
 
@@ -226,7 +243,7 @@ impl Client {
             .queue_subscribe(subject.to_owned(), queue.to_owned())
             .await
             .map_err(|e| Error::new(ErrorKind::Connection, format!("cannot subscribe to {subject:?}: {e}")))?;
-        self.flush().await?;
+        self.sync_with_server().await?;
         Ok(subscription::new(sub, receive))
     }
 

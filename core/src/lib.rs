@@ -39,8 +39,8 @@ pub use envelope::{timestamp_now, Envelope, Header, ReceivedPayload, SentData, S
 pub use error::{Error, ErrorKind, Result};
 pub use jetstream::{AckMode, ConsumerOptions, JetStreamConsumer, JsDelivery, PublishAck};
 pub use options::{
-    ConnectOptions, ReceiveOptions, SendOptions, DEFAULT_BROKER_URL, DEFAULT_FILESERVER_URL, DEFAULT_MAX_PAYLOAD,
-    DEFAULT_SIZE_THRESHOLD,
+    ConnectOptions, ReceiveOptions, SendOptions, DEFAULT_BROKER_URL, DEFAULT_FILESERVER_URL, DEFAULT_MAX_IN_MEMORY,
+    DEFAULT_MAX_PAYLOAD, DEFAULT_SIZE_THRESHOLD,
 };
 pub use payload::{Payload, PayloadType, Value};
 pub use receive::smartreceive;

