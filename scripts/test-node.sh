@@ -72,6 +72,7 @@ cat > "$PKG_DIR/package.json" <<JSON
 JSON
 cp -R tests "$PKG_DIR/tests"
 (cd "$PKG_DIR" && npm install --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null)
+[ "${1:-}" = "--install-only" ] && exit 0
 
 say "node --test (against $PKG_DIR/node_modules/natsbridge)"
 cd "$PKG_DIR"

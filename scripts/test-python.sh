@@ -5,9 +5,12 @@
 # against a real nats-server and the built-in file server, which the tests start themselves.
 # Assumes scripts/bootstrap.sh has run (.venv with nats-server). Honours $NATSBRIDGE_BIN and
 # $NATS_SERVER_BIN; extra arguments go to pytest.
+# With --install-only it stops once the wheel is installed and imports (for make demo).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
+install_only=0
+if [ "${1:-}" = "--install-only" ]; then install_only=1; shift; fi
 
 PY="$VENV/bin/python"
 TEST_VENV="$CARGO_TARGET_DIR/py-test-venv"
@@ -51,6 +54,8 @@ import natsbridge, natsbridge.sync, pathlib
 assert "site-packages" in pathlib.Path(natsbridge.__file__).parts, natsbridge.__file__
 print("   natsbridge", natsbridge.__version__, "from", pathlib.Path(natsbridge.__file__).parent)
 ')
+
+[ "$install_only" -eq 1 ] && exit 0
 
 step "stubs match the native module (mypy.stubtest)"
 (cd "$TEST_VENV" && "$TPY" -m mypy.stubtest natsbridge._natsbridge)

@@ -226,9 +226,10 @@ struct ServeFilesArgs {
     /// Refuse uploads larger than this many bytes (413).
     #[arg(long)]
     max_upload: Option<u64>,
-    /// Keep one-shot files after their first download.
+    /// Delete one-shot files after their first complete download, as Plik does (by default they
+    /// are kept, so every subscriber of a subject can fetch them).
     #[arg(long)]
-    keep: bool,
+    delete_one_shot: bool,
 }
 
 #[tokio::main]
@@ -337,7 +338,7 @@ async fn run(command: Command) -> AnyResult {
                 dir: a.dir.clone(),
                 listen: a.listen,
                 max_upload_bytes: a.max_upload,
-                delete_one_shot: !a.keep,
+                delete_one_shot: a.delete_one_shot,
             };
             let server = FileServer::start(config).await?;
             eprintln!("serving {} at {} (Ctrl-C stops)", a.dir.display(), server.url());

@@ -12,7 +12,8 @@ pub struct FileServerConfig {
     pub listen: SocketAddr,
     /// Uploads whose file is larger get 413; `None` accepts any size.
     pub max_upload_bytes: Option<u64>,
-    /// Delete a OneShot upload's file after its first complete download, as Plik does.
+    /// Delete a OneShot upload's file after its first complete download, as Plik does. Off by
+    /// default: NATS delivers one envelope to every subscriber, and each fetches the payload.
     pub delete_one_shot: bool,
 }
 
@@ -22,7 +23,7 @@ impl Default for FileServerConfig {
             dir: std::env::temp_dir().join("natsbridge-files"),
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
             max_upload_bytes: None,
-            delete_one_shot: true,
+            delete_one_shot: false,
         }
     }
 }

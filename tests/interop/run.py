@@ -47,6 +47,15 @@ def peers():
     return found
 
 
+def build_c_peer():
+    """Compiles the C participant against the debug libnatsbridge."""
+    out = TARGET / "interop/c-peer"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lib = TARGET / "debug"
+    subprocess.run(["gcc", "-Wall", "-Wextra", "-Werror", "-O1", "-o", str(out), str(HERE / "peer_c.c"),
+                    f"-I{ROOT / 'include'}", f"-L{lib}", "-lnatsbridge", f"-Wl,-rpath,{lib}"], check=True)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -203,6 +212,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--require", default="", help="comma-separated participants that must be present")
     args = ap.parse_args()
+    build_c_peer()
     ps = peers()
     missing = [p for p in args.require.split(",") if p and p not in ps]
     if missing:

@@ -33,7 +33,12 @@ impl Drop for TestDir {
 }
 
 pub fn config(dir: &Path) -> FileServerConfig {
-    FileServerConfig { dir: dir.to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), ..FileServerConfig::default() }
+    FileServerConfig {
+        dir: dir.to_path_buf(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        delete_one_shot: true,
+        ..FileServerConfig::default()
+    }
 }
 
 pub async fn start(dir: &Path) -> FileServer {
