@@ -213,7 +213,7 @@ step "cc example.c \$(pkg-config --static --cflags --libs natsbridge) against th
 # ---- servers -------------------------------------------------------------------------------------
 FILES_PORT="$(free_port)"
 mkdir -p "$WORK/files"
-"$NATSBRIDGE_BIN" serve-files --dir "$WORK/files" --listen "127.0.0.1:$FILES_PORT" >"$WORK/files.log" 2>&1 &
+"$NATSBRIDGE_BIN" serve-files --dir "$WORK/files" --listen "127.0.0.1:$FILES_PORT" --delete-one-shot >"$WORK/files.log" 2>&1 &
 PIDS+=($!)
 FILESERVER_URL="http://127.0.0.1:$FILES_PORT"
 # The vectors' link payloads, served from a copy (nothing in tests/ is written to).

@@ -86,8 +86,9 @@ async function startNats(extraArgs = []) {
   return { url: `nats://127.0.0.1:${port}`, port, stop: () => stop(child) }
 }
 
-/** `natsbridge serve-files` over `dir` on a free port; resolves to `{ url, dir, stop() }`. */
-async function startFileServer(dir = tmpdir('natsbridge-files-'), extraArgs = []) {
+/** `natsbridge serve-files` over `dir` on a free port (one-shot files deleted after their first
+ * download, as Plik does, unless other `extraArgs` are given); resolves to `{ url, dir, stop() }`. */
+async function startFileServer(dir = tmpdir('natsbridge-files-'), extraArgs = ['--delete-one-shot']) {
   if (!fs.existsSync(CLI)) throw new Error(`no natsbridge command at ${CLI}; cargo build -p natsbridge-cli or set NATSBRIDGE_BIN`)
   const port = await freePort()
   const child = track(

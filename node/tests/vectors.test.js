@@ -14,7 +14,7 @@ const index = JSON.parse(fs.readFileSync(path.join(h.VECTORS, 'index.json'), 'ut
 let files
 
 before(async () => {
-  files = await h.startFileServer(path.join(h.VECTORS, 'files'), ['--keep'])
+  files = await h.startFileServer(path.join(h.VECTORS, 'files'), [])
 })
 after(h.stopAll)
 

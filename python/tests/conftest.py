@@ -114,7 +114,7 @@ def nats_url(tmp_session: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def fileserver(tmp_session: Path) -> Iterator[str]:
-    proc, url = start_files(tmp_session, tmp_session / "files")
+    proc, url = start_files(tmp_session, tmp_session / "files", "--delete-one-shot")  # Plik semantics
     yield url
     proc.stop()
 
@@ -122,7 +122,7 @@ def fileserver(tmp_session: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def vector_server(tmp_session: Path) -> Iterator[str]:
     """The file server over tests/vectors/files (the vectors' link payloads)."""
-    proc, url = start_files(tmp_session, VECTORS / "files", "--keep")
+    proc, url = start_files(tmp_session, VECTORS / "files")
     yield url
     proc.stop()
 

@@ -497,7 +497,7 @@ static void test_link_failures(nb_client_t *c) {
     unlink(path);
     rmdir(dir);
     nb_envelope_free(&env);
-    /* One-shot: the store deleted it after the first download. */
+    /* One-shot: the store (started with --delete-one-shot, as Plik behaves) deleted it. */
     OK(nb_receive_options_set_save_dir(r, NULL));
     EXPECT(nb_smartreceive((const uint8_t *)json, len, r, &env), NB_ERR_PAYLOAD_NOT_FOUND);
     /* Nothing listens there. */
