@@ -9,6 +9,10 @@
 mod big;
 mod rpc;
 
+// The allocator an application would pick for large buffers; engine and raw share it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
