@@ -118,18 +118,12 @@ impl Bridge {
                 None => Duration::from_secs(10),
             };
             let config = receive_config(receive)?;
-            let inbox = client.nats().new_inbox();
-            let mut sub = client.subscribe(&inbox, Default::default()).await?;
-            let opts =
-                natsbridge::SendOptions { reply_to: inbox.clone(), is_publish: false, ..send_options(send, &client)? };
-            let sent = client.smartsend(&subject, payloads(data)?, &opts).await?;
-            client.publish_json(&subject, &sent.json, Some(inbox)).await?;
-            let msg = tokio::time::timeout(timeout, sub.next_message()).await.map_err(|_| {
-                err(ErrorKind::Timeout, format!("no reply on {subject:?} within {} ms", timeout.as_millis()))
-            })?;
-            sub.unsubscribe().await;
-            let msg = msg.ok_or_else(|| err(ErrorKind::Closed, "the connection closed while waiting for a reply"))?;
-            config.decode_message(msg).await
+            let opts = send_options(send, &client)?;
+            // The engine's request: one shared reply subscription, reply_to and the NATS reply
+            // subject both set. JS download handlers see no correlation id here (none is known
+            // before the reply arrives).
+            let env = client.smartrequest(&subject, payloads(data)?, &opts, &config.options(), timeout).await?;
+            crate::receive::envelope_out(env, config.table_format)
         })
         .await
     }
