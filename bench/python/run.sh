@@ -14,8 +14,10 @@ PIP=(--quiet --disable-pip-version-check)
 
 # Only the markdown goes to stdout (make bench collects it); everything else to stderr.
 {
-  if [ ! -x "$NATSBRIDGE_BIN" ]; then
-    cargo build -p natsbridge-cli --quiet
+  # The file server bench.py starts: a release build (scripts/bench.sh passes the one it built).
+  if [ -z "${NATSBRIDGE_BENCH_BIN:-}" ]; then
+    cargo build --release -p natsbridge-cli --quiet
+    export NATSBRIDGE_BENCH_BIN="$CARGO_TARGET_DIR/release/natsbridge"
   fi
   "$PY" -c 'import maturin' >/dev/null 2>&1 || "$PY" -m pip install "${PIP[@]}" 'maturin>=1.9.4,<2'
   (cd python && "$VENV/bin/maturin" build --release --quiet -i "$PY" -o "$WHEELS")
@@ -25,5 +27,5 @@ PIP=(--quiet --disable-pip-version-check)
   "$BENCH_VENV/bin/python" -m pip install "${PIP[@]}" 'nats-py>=2.9' 'pandas>=2.0' 'pyarrow>=14'
   "$BENCH_VENV/bin/python" -m pip install "${PIP[@]}" --force-reinstall --no-deps "$(ls "$WHEELS"/natsbridge-*.whl)"
 } >&2
-export NATSBRIDGE_BIN NATS_SERVER_BIN
+export NATS_SERVER_BIN
 exec "$BENCH_VENV/bin/python" bench/python/bench.py "$@"
