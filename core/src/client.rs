@@ -12,6 +12,7 @@ use crate::envelope::Envelope;
 use crate::error::{Error, ErrorKind, Result};
 use crate::inbox::Inbox;
 use crate::options::{ConnectOptions, ReceiveOptions, SendOptions, DEFAULT_MAX_PAYLOAD};
+use crate::outgoing::Outgoing;
 use crate::payload::Payload;
 use crate::send::{self, Sent};
 use crate::subscription::{self, Subscription};
@@ -127,9 +128,9 @@ impl Client {
 
     /// Builds the envelope (uploading link payloads) and, when `opts.is_publish`, publishes it.
     pub async fn smartsend(&self, subject: &str, payloads: Vec<Payload>, opts: &SendOptions) -> Result<Sent> {
-        let sent = self.build(subject, payloads, opts).await?;
+        let mut sent = self.build(subject, payloads, opts).await?;
         if opts.is_publish {
-            self.publish_json(subject, &sent.json, None).await?;
+            sent.json = self.publish_owned(subject, sent.json, None).await?;
         }
         Ok(sent)
     }
@@ -142,14 +143,20 @@ impl Client {
 
     /// Publishes envelope JSON (with an optional NATS reply subject) and flushes it.
     pub async fn publish_json(&self, subject: &str, json: &str, reply: Option<String>) -> Result<()> {
-        let payload = Bytes::copy_from_slice(json.as_bytes());
+        self.publish_owned(subject, json.to_owned(), reply).await.map(drop)
+    }
+
+    /// `publish_json` for JSON the caller owns: published without a copy, and handed back.
+    async fn publish_owned(&self, subject: &str, json: String, reply: Option<String>) -> Result<String> {
+        let out = Outgoing::new(json);
         let subject = subject.to_owned();
         let result = match reply {
-            Some(r) => self.nats.publish_with_reply(subject, r, payload).await,
-            None => self.nats.publish(subject, payload).await,
+            Some(r) => self.nats.publish_with_reply(subject, r, out.payload()).await,
+            None => self.nats.publish(subject, out.payload()).await,
         };
         result.map_err(|e| Error::new(ErrorKind::Publish, format!("publish failed: {e}")))?;
-        self.flush().await
+        self.flush().await?;
+        Ok(out.into_string())
     }
 
     /// Waits until the server has processed everything this client sent so far (subscriptions

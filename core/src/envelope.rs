@@ -142,50 +142,47 @@ impl SentEnvelope {
     /// payload bytes into the output (no intermediate string, no escaping pass over it).
     pub fn to_json(&self) -> String {
         let data_len: usize = self.payloads.iter().map(|p| wire_data_len(p) + 320).sum();
-        let mut out = Vec::with_capacity(1024 + data_len);
-        serde_json::to_writer(&mut out, &self.header).expect("a header always serializes");
+        let mut out = String::with_capacity(1024 + data_len);
+        out.push_str(&serde_json::to_string(&self.header).expect("a header always serializes"));
         out.pop(); // the header object's closing brace
-        out.extend_from_slice(b",\"payloads\":[");
+        out.push_str(",\"payloads\":[");
         for (i, p) in self.payloads.iter().enumerate() {
             if i > 0 {
-                out.push(b',');
+                out.push(',');
             }
             write_payload(p, &mut out);
         }
-        out.extend_from_slice(b"]}");
-        String::from_utf8(out).expect("JSON output is UTF-8")
+        out.push_str("]}");
+        out
     }
 }
 
-fn write_payload(p: &SentPayload, out: &mut Vec<u8>) {
-    let string = |out: &mut Vec<u8>, s: &str| serde_json::to_writer(&mut *out, s).expect("strings serialize");
-    out.extend_from_slice(b"{\"id\":");
+fn write_payload(p: &SentPayload, out: &mut String) {
+    let string = |out: &mut String, s: &str| out.push_str(&serde_json::to_string(s).expect("strings serialize"));
+    out.push_str("{\"id\":");
     string(out, &p.id);
-    out.extend_from_slice(b",\"dataname\":");
+    out.push_str(",\"dataname\":");
     string(out, &p.dataname);
-    out.extend_from_slice(
-        format!(
-            r#","payload_type":"{}","transport":"{}","encoding":"{}","size":{},"data":"#,
-            p.payload_type.as_str(),
-            p.transport().as_str(),
-            p.encoding(),
-            p.size
-        )
-        .as_bytes(),
-    );
+    out.push_str(&format!(
+        r#","payload_type":"{}","transport":"{}","encoding":"{}","size":{},"data":"#,
+        p.payload_type.as_str(),
+        p.transport().as_str(),
+        p.encoding(),
+        p.size
+    ));
     match &p.data {
         SentData::Direct(b) => {
-            out.push(b'"');
+            out.push('"');
             b64::encode_into(b, out);
-            out.push(b'"');
+            out.push('"');
         }
         SentData::Link(url) => string(out, url),
     }
     if let Some(d) = &p.sha256 {
-        out.extend_from_slice(b",\"sha256\":");
+        out.push_str(",\"sha256\":");
         string(out, d);
     }
-    out.push(b'}');
+    out.push('}');
 }
 
 /// Length of the `data` field on the wire.
@@ -196,9 +193,9 @@ pub(crate) fn wire_data_len(p: &SentPayload) -> usize {
     }
 }
 
-/// A payload entry as it arrived, before its data is decoded.
+/// A payload entry as it arrived, before its data is decoded; `D` is the `data` field.
 #[derive(Debug, Deserialize)]
-pub(crate) struct WirePayload<'a> {
+pub(crate) struct PayloadFields<D> {
     #[serde(default, deserialize_with = "string_or_null")]
     pub id: String,
     pub dataname: String,
@@ -207,17 +204,60 @@ pub(crate) struct WirePayload<'a> {
     #[serde(default)]
     pub encoding: Option<String>,
     pub size: u64,
-    #[serde(borrow)]
-    pub data: WireData<'a>,
+    pub data: D,
     #[serde(default)]
     pub sha256: Option<String>,
     #[serde(default)]
     pub metadata: Option<Map<String, Json>>,
 }
 
+pub(crate) type WirePayload<'a> = PayloadFields<WireData<'a>>;
+
+impl<D> PayloadFields<D> {
+    fn map_data<T>(self, f: impl FnOnce(D) -> T) -> PayloadFields<T> {
+        PayloadFields {
+            id: self.id,
+            dataname: self.dataname,
+            payload_type: self.payload_type,
+            transport: self.transport,
+            encoding: self.encoding,
+            size: self.size,
+            data: f(self.data),
+            sha256: self.sha256,
+            metadata: self.metadata,
+        }
+    }
+}
+
 impl WirePayload<'_> {
     pub fn transport(&self) -> Result<Transport> {
         Transport::parse(&self.transport)
+    }
+
+    /// A string `data` as text (`None` for other JSON values).
+    pub fn data_text(&self) -> Result<Option<&str>> {
+        match &self.data {
+            WireData::Str(s) => Ok(Some(s)),
+            WireData::Raw(bytes) => {
+                // Unchecked by the fast parse: what serde_json would have refused is refused here.
+                let bad = || Error::invalid(format!("payload {:?}: data is not a valid JSON string", self.dataname));
+                let text = std::str::from_utf8(bytes).map_err(|_| bad())?;
+                if text.bytes().any(|b| b < 0x20) {
+                    return Err(bad());
+                }
+                Ok(Some(text))
+            }
+            WireData::Json(_) => Ok(None),
+        }
+    }
+
+    /// A string `data` as bytes, unchecked (base64 decoding checks every byte anyway).
+    pub fn data_bytes(&self) -> Option<&[u8]> {
+        match &self.data {
+            WireData::Str(s) => Some(s.as_bytes()),
+            WireData::Raw(bytes) => Some(bytes),
+            WireData::Json(_) => None,
+        }
     }
 }
 
@@ -226,12 +266,38 @@ impl WirePayload<'_> {
 #[derive(Debug)]
 pub(crate) enum WireData<'a> {
     Str(Cow<'a, str>),
+    /// A string without escapes, as the message holds it, not checked as UTF-8 text.
+    Raw(&'a [u8]),
     Json(Json),
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for WireData<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         d.deserialize_any(WireDataVisitor(std::marker::PhantomData))
+    }
+}
+
+/// `data` read the fast way, a string without escapes or an array: serde_json finds the end of a
+/// string read as bytes with SIMD and skips its UTF-8 check, most of the work on a large base64
+/// payload. Anything else fails, and the envelope is parsed again the general way.
+struct StringData<'a>(WireData<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for StringData<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct RawVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for RawVisitor<'a> {
+            type Value = WireData<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string without escapes or an array")
+            }
+            fn visit_borrowed_bytes<E>(self, v: &'de [u8]) -> std::result::Result<Self::Value, E> {
+                Ok(WireData::Raw(v))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> std::result::Result<Self::Value, A::Error> {
+                Json::deserialize(SeqAccessDeserializer::new(seq)).map(WireData::Json)
+            }
+        }
+        d.deserialize_bytes(RawVisitor(std::marker::PhantomData)).map(StringData)
     }
 }
 
@@ -285,9 +351,16 @@ pub(crate) struct WireEnvelope<'a> {
 impl<'a> WireEnvelope<'a> {
     /// Parses message bytes; anything that is not a well-formed envelope is `InvalidEnvelope`.
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
-        // Parse the top level by hand: `flatten` would buffer every payload's data.
-        let raw: RawEnvelope<'a> = serde_json::from_slice(bytes)
-            .map_err(|e| Error::invalid(format!("message is not a valid NATSBridge envelope: {e}")))?;
+        // The fast way first (every `data` a string, as writers emit it), then the general way,
+        // which also gives the error message for input that is not an envelope.
+        let raw = match serde_json::from_slice::<RawEnvelope<StringData<'a>>>(bytes) {
+            Ok(raw) => RawEnvelope {
+                payloads: raw.payloads.map(|ps| ps.into_iter().map(|p| p.map_data(|d| d.0)).collect()),
+                rest: raw.rest,
+            },
+            Err(_) => serde_json::from_slice::<RawEnvelope<WireData<'a>>>(bytes)
+                .map_err(|e| Error::invalid(format!("message is not a valid NATSBridge envelope: {e}")))?,
+        };
         let header = Header::deserialize(Json::Object(raw.rest))
             .map_err(|e| Error::invalid(format!("envelope header is invalid: {e}")))?;
         let payloads = raw.payloads.ok_or_else(|| Error::invalid("envelope has no \"payloads\" array"))?;
@@ -295,17 +368,18 @@ impl<'a> WireEnvelope<'a> {
     }
 }
 
-/// The top level split into the payloads and everything else (the header's fields).
-struct RawEnvelope<'a> {
-    payloads: Option<Vec<WirePayload<'a>>>,
+/// The top level split into the payloads and everything else (the header's fields). Parsed by
+/// hand: `flatten` would buffer every payload's data.
+struct RawEnvelope<D> {
+    payloads: Option<Vec<PayloadFields<D>>>,
     rest: Map<String, Json>,
 }
 
-impl<'de> Deserialize<'de> for RawEnvelope<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawEnvelope<'de>;
+impl<'de, D: Deserialize<'de>> Deserialize<'de> for RawEnvelope<D> {
+    fn deserialize<De: Deserializer<'de>>(d: De) -> std::result::Result<Self, De::Error> {
+        struct V<D>(std::marker::PhantomData<D>);
+        impl<'de, D: Deserialize<'de>> Visitor<'de> for V<D> {
+            type Value = RawEnvelope<D>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
@@ -317,7 +391,7 @@ impl<'de> Deserialize<'de> for RawEnvelope<'de> {
                         if payloads.is_some() {
                             return Err(de::Error::duplicate_field("payloads"));
                         }
-                        payloads = Some(map.next_value::<Vec<WirePayload<'de>>>()?);
+                        payloads = Some(map.next_value::<Vec<PayloadFields<D>>>()?);
                     } else {
                         rest.insert(key.into_owned(), map.next_value::<Json>()?);
                     }
@@ -325,7 +399,7 @@ impl<'de> Deserialize<'de> for RawEnvelope<'de> {
                 Ok(RawEnvelope { payloads, rest })
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_map(V(std::marker::PhantomData))
     }
 }
 
@@ -398,7 +472,26 @@ mod tests {
         let msg = br#"{"payloads":[{"dataname":"a","payload_type":"text","transport":"direct","size":2,"data":"aGk="}],"extra":1}"#;
         let env = WireEnvelope::parse(msg).unwrap();
         assert_eq!(env.header, Header::default());
-        assert!(matches!(env.payloads[0].data, WireData::Str(Cow::Borrowed("aGk="))));
+        assert!(matches!(env.payloads[0].data, WireData::Raw(b"aGk=")));
+    }
+
+    #[test]
+    fn reader_checks_string_data_as_text_where_text_is_needed() {
+        let one = |data: &[u8]| {
+            let mut msg = br#"{"payloads":[{"dataname":"a","payload_type":"text","transport":"direct","encoding":"json","size":2,"data":""#.to_vec();
+            msg.extend_from_slice(data);
+            msg.extend_from_slice(br#""}]}"#);
+            let env = WireEnvelope::parse(&msg).map_err(|e| e.kind())?;
+            env.payloads[0].data_text().map(|t| t.map(str::to_owned)).map_err(|e| e.kind())
+        };
+        assert_eq!(one(b"hi"), Ok(Some("hi".into())));
+        assert_eq!(one(br"\u0068\n"), Ok(Some("h\n".into())));
+        for bad in [&b"h\x01"[..], b"\xff\xfe", br"\ud800"] {
+            assert_eq!(one(bad), Err(crate::ErrorKind::InvalidEnvelope), "{bad:?}");
+        }
+        let object = br#"{"payloads":[{"dataname":"a","payload_type":"dictionary","transport":"direct","encoding":"json","size":2,"data":{"k":[1]}}]}"#;
+        let env = WireEnvelope::parse(object).unwrap();
+        assert!(matches!(&env.payloads[0].data, WireData::Json(v) if v["k"][0] == 1));
     }
 
     #[test]

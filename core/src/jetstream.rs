@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull, AckKind};
-use bytes::Bytes;
 use futures::StreamExt;
 
 use crate::client::Client;
 use crate::envelope::Envelope;
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{ReceiveOptions, SendOptions};
+use crate::outgoing::Outgoing;
 use crate::payload::Payload;
 use crate::receive::smartreceive;
 use crate::send::Sent;
@@ -88,16 +88,21 @@ impl Client {
         payloads: Vec<Payload>,
         opts: &SendOptions,
     ) -> Result<(Sent, PublishAck)> {
-        let sent = self.build(subject, payloads, opts).await?;
-        let ack = self.jetstream_publish_json(subject, &sent.envelope.header.msg_id, &sent.json).await?;
+        let mut sent = self.build(subject, payloads, opts).await?;
+        let (json, ack) = self.jetstream_publish_owned(subject, &sent.envelope.header.msg_id, sent.json).await?;
+        sent.json = json;
         Ok((sent, ack))
     }
 
     /// Publishes envelope JSON to JetStream (again, say, after a lost ack: the stream de-duplicates it).
     pub async fn jetstream_publish_json(&self, subject: &str, msg_id: &str, json: &str) -> Result<PublishAck> {
-        let publish = jetstream::message::PublishMessage::build()
-            .payload(Bytes::copy_from_slice(json.as_bytes()))
-            .message_id(msg_id);
+        Ok(self.jetstream_publish_owned(subject, msg_id, json.to_owned()).await?.1)
+    }
+
+    /// `jetstream_publish_json` for JSON the caller owns: published without a copy, and handed back.
+    async fn jetstream_publish_owned(&self, subject: &str, msg_id: &str, json: String) -> Result<(String, PublishAck)> {
+        let out = Outgoing::new(json);
+        let publish = jetstream::message::PublishMessage::build().payload(out.payload()).message_id(msg_id);
         let ack = self
             .jetstream()
             .send_publish(subject.to_owned(), publish)
@@ -105,7 +110,7 @@ impl Client {
             .map_err(|e| js_error("JetStream publish failed", e))?
             .await
             .map_err(|e| js_error("JetStream publish was not acknowledged", e))?;
-        Ok(PublishAck { stream: ack.stream, sequence: ack.sequence, duplicate: ack.duplicate })
+        Ok((out.into_string(), PublishAck { stream: ack.stream, sequence: ack.sequence, duplicate: ack.duplicate }))
     }
 
     /// A durable pull consumer `durable` on `stream` (created unless it exists).

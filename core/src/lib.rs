@@ -27,6 +27,7 @@ mod error;
 mod inbox;
 mod jetstream;
 mod options;
+mod outgoing;
 mod payload;
 mod receive;
 mod send;

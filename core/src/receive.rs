@@ -42,15 +42,15 @@ async fn decode_payload(p: WirePayload<'_>, opts: &ReceiveOptions) -> Result<Rec
 
 fn decode_direct(p: &WirePayload<'_>, payload_type: PayloadType) -> Result<Value> {
     let encoding = p.encoding.as_deref().unwrap_or("base64");
-    match (encoding, &p.data) {
-        ("base64" | "arrow-ipc", WireData::Str(s)) => {
-            let bytes = b64::decode(s.as_bytes())
-                .map_err(|e| Error::encoding(format!("payload {:?}: {}", p.dataname, e.message())))?;
+    match (encoding, p.data_bytes()) {
+        ("base64" | "arrow-ipc", Some(s)) => {
+            let bytes =
+                b64::decode(s).map_err(|e| Error::encoding(format!("payload {:?}: {}", p.dataname, e.message())))?;
             check_size(p, bytes.len() as u64)?;
             codec::deserialize(payload_type, Bytes::from(bytes))
         }
-        ("json", data) => decode_json(p, payload_type, data),
-        ("base64" | "arrow-ipc", WireData::Json(_)) => {
+        ("json", _) => decode_json(p, payload_type),
+        ("base64" | "arrow-ipc", None) => {
             Err(Error::invalid(format!("payload {:?}: data must be a string for encoding {encoding:?}", p.dataname)))
         }
         (other, _) => Err(Error::encoding(format!(
@@ -61,21 +61,22 @@ fn decode_direct(p: &WirePayload<'_>, payload_type: PayloadType) -> Result<Value
 }
 
 /// `encoding: "json"`, written by some implementations: the value as JSON text, or as JSON itself.
-fn decode_json(p: &WirePayload<'_>, payload_type: PayloadType, data: &WireData<'_>) -> Result<Value> {
+fn decode_json(p: &WirePayload<'_>, payload_type: PayloadType) -> Result<Value> {
     let parse = |s: &str| {
         serde_json::from_str::<serde_json::Value>(s)
             .map_err(|e| Error::encoding(format!("payload {:?}: data is not valid JSON: {e}", p.dataname)))
     };
-    if let WireData::Str(s) = data {
+    let text = p.data_text()?;
+    if let Some(s) = text {
         check_size(p, s.len() as u64)?;
     }
-    match (payload_type, data) {
-        (PayloadType::Text, WireData::Str(s)) => Ok(Value::Text(s.to_string())),
-        (PayloadType::Dictionary, WireData::Str(s)) => Ok(Value::Dictionary(parse(s)?)),
-        (PayloadType::Dictionary, WireData::Json(v)) => Ok(Value::Dictionary(v.clone())),
-        (PayloadType::Table, WireData::Str(s)) => Ok(Value::Table(Table::from_json_rows(&parse(s)?)?)),
-        (PayloadType::Table, WireData::Json(v)) => Ok(Value::Table(Table::from_json_rows(v)?)),
-        (t, _) => Err(Error::encoding(format!("payload {:?}: encoding \"json\" does not apply to {t}", p.dataname))),
+    match (payload_type, text, &p.data) {
+        (PayloadType::Text, Some(s), _) => Ok(Value::Text(s.to_owned())),
+        (PayloadType::Dictionary, Some(s), _) => Ok(Value::Dictionary(parse(s)?)),
+        (PayloadType::Dictionary, None, WireData::Json(v)) => Ok(Value::Dictionary(v.clone())),
+        (PayloadType::Table, Some(s), _) => Ok(Value::Table(Table::from_json_rows(&parse(s)?)?)),
+        (PayloadType::Table, None, WireData::Json(v)) => Ok(Value::Table(Table::from_json_rows(v)?)),
+        (t, _, _) => Err(Error::encoding(format!("payload {:?}: encoding \"json\" does not apply to {t}", p.dataname))),
     }
 }
 
@@ -90,7 +91,7 @@ fn check_size(p: &WirePayload<'_>, actual: u64) -> Result<()> {
 }
 
 async fn fetch_link(p: &WirePayload<'_>, payload_type: PayloadType, opts: &ReceiveOptions) -> Result<Value> {
-    let WireData::Str(url) = &p.data else {
+    let Some(url) = p.data_text()? else {
         return Err(Error::invalid(format!("link payload {:?}: data must be a URL string", p.dataname)));
     };
     store::check_origin(url, opts.allowed_origins.as_deref())?;
