@@ -169,10 +169,10 @@ impl Client {
             .publish(probe.subject.clone(), Bytes::new())
             .await
             .map_err(|e| Error::new(ErrorKind::Publish, format!("publish failed: {e}")))?;
-        tokio::time::timeout(Duration::from_secs(10), &mut probe.reply)
+        tokio::time::timeout(Duration::from_secs(10), probe.wait())
             .await
             .map_err(|_| Error::new(ErrorKind::Timeout, "the server did not answer within 10 s"))?
-            .map_err(|_| Error::new(ErrorKind::Closed, "the connection closed"))?;
+            .ok_or_else(|| Error::new(ErrorKind::Closed, "the connection closed"))?;
         Ok(())
     }
 
@@ -201,10 +201,10 @@ impl Client {
             .map_err(|e| Error::new(ErrorKind::Publish, format!("publish failed: {e}")))?;
         let timed_out =
             || Error::new(ErrorKind::Timeout, format!("no reply on {subject:?} within {} ms", timeout.as_millis()));
-        let msg = tokio::time::timeout(timeout, &mut pending.reply)
+        let msg = tokio::time::timeout(timeout, pending.wait())
             .await
             .map_err(|_| timed_out())?
-            .map_err(|_| Error::new(ErrorKind::Closed, "the connection closed while waiting for a reply"))?;
+            .ok_or_else(|| Error::new(ErrorKind::Closed, "the connection closed while waiting for a reply"))?;
         subscription::decode_message(msg, receive).await
     }
 

@@ -356,23 +356,22 @@ impl<'a> WireEnvelope<'a> {
         let raw = match serde_json::from_slice::<RawEnvelope<StringData<'a>>>(bytes) {
             Ok(raw) => RawEnvelope {
                 payloads: raw.payloads.map(|ps| ps.into_iter().map(|p| p.map_data(|d| d.0)).collect()),
-                rest: raw.rest,
+                header: raw.header,
             },
             Err(_) => serde_json::from_slice::<RawEnvelope<WireData<'a>>>(bytes)
                 .map_err(|e| Error::invalid(format!("message is not a valid NATSBridge envelope: {e}")))?,
         };
-        let header = Header::deserialize(Json::Object(raw.rest))
-            .map_err(|e| Error::invalid(format!("envelope header is invalid: {e}")))?;
         let payloads = raw.payloads.ok_or_else(|| Error::invalid("envelope has no \"payloads\" array"))?;
+        let header = raw.header;
         Ok(WireEnvelope { header, payloads })
     }
 }
 
-/// The top level split into the payloads and everything else (the header's fields). Parsed by
-/// hand: `flatten` would buffer every payload's data.
+/// The top level: the header is read by its own `Deserialize` from the envelope's map, with the
+/// `payloads` entry taken out on the way (no buffering, no second list of the header's fields).
 struct RawEnvelope<D> {
+    header: Header,
     payloads: Option<Vec<PayloadFields<D>>>,
-    rest: Map<String, Json>,
 }
 
 impl<'de, D: Deserialize<'de>> Deserialize<'de> for RawEnvelope<D> {
@@ -383,23 +382,70 @@ impl<'de, D: Deserialize<'de>> Deserialize<'de> for RawEnvelope<D> {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> std::result::Result<Self::Value, A::Error> {
                 let mut payloads = None;
-                let mut rest = Map::new();
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    if key == "payloads" {
-                        if payloads.is_some() {
-                            return Err(de::Error::duplicate_field("payloads"));
-                        }
-                        payloads = Some(map.next_value::<Vec<PayloadFields<D>>>()?);
-                    } else {
-                        rest.insert(key.into_owned(), map.next_value::<Json>()?);
-                    }
-                }
-                Ok(RawEnvelope { payloads, rest })
+                let header =
+                    Header::deserialize(MapAccessDeserializer::new(TakePayloads { map, payloads: &mut payloads }))?;
+                Ok(RawEnvelope { header, payloads })
             }
         }
         d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// The envelope's map without its `payloads` entry, which goes to `payloads`.
+struct TakePayloads<'s, A, D> {
+    map: A,
+    payloads: &'s mut Option<Vec<PayloadFields<D>>>,
+}
+
+impl<'de, A: de::MapAccess<'de>, D: Deserialize<'de>> de::MapAccess<'de> for TakePayloads<'_, A, D> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> std::result::Result<Option<K::Value>, A::Error> {
+        while let Some(key) = self.map.next_key::<Key<'de>>()? {
+            if key.0 == "payloads" {
+                if self.payloads.is_some() {
+                    return Err(de::Error::duplicate_field("payloads"));
+                }
+                *self.payloads = Some(self.map.next_value()?);
+                continue;
+            }
+            return match key.0 {
+                Cow::Borrowed(k) => seed.deserialize(de::value::BorrowedStrDeserializer::new(k)).map(Some),
+                Cow::Owned(k) => seed.deserialize(de::value::StringDeserializer::new(k)).map(Some),
+            };
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> std::result::Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
+    }
+}
+
+/// A map key, borrowed from the message unless it has escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -430,10 +476,36 @@ impl Envelope {
 }
 
 /// ISO-8601 UTC with milliseconds and `Z`, as envelopes carry it.
+/// A UUID v4 from the thread's userspace RNG: one `getrandom` system call per id was a visible
+/// share of a small request's cost.
+pub(crate) fn new_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid()
+}
+
+/// A new id in its hyphenated form, written without the formatting machinery.
+pub(crate) fn new_id() -> String {
+    new_uuid().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned()
+}
+
+/// Now, as ISO-8601 UTC with milliseconds and `Z` (`2026-01-31T23:59:59.123Z`), written digit by
+/// digit: the general formatter took more time than the rest of a small envelope's header.
 pub fn timestamp_now() -> String {
     let now = time::OffsetDateTime::now_utc();
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    now.format(&fmt).expect("UTC timestamps always format")
+    let mut out = String::with_capacity(24);
+    let mut push = |n: u32, width: u32, then: Option<char>| {
+        for i in (0..width).rev() {
+            out.push(char::from(b'0' + (n / 10u32.pow(i) % 10) as u8));
+        }
+        out.extend(then);
+    };
+    push(now.year().clamp(0, 9999) as u32, 4, Some('-'));
+    push(u8::from(now.month()).into(), 2, Some('-'));
+    push(now.day().into(), 2, Some('T'));
+    push(now.hour().into(), 2, Some(':'));
+    push(now.minute().into(), 2, Some(':'));
+    push(now.second().into(), 2, Some('.'));
+    push(now.millisecond().into(), 3, Some('Z'));
+    out
 }
 
 #[cfg(test)]
@@ -441,10 +513,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn uuids_are_v4_and_distinct() {
+        let (a, b) = (new_uuid(), new_uuid());
+        assert_ne!(a, b);
+        assert_eq!(a.get_version(), Some(uuid::Version::Random));
+        assert_eq!(a.get_variant(), uuid::Variant::RFC4122);
+    }
+
+    #[test]
     fn timestamp_shape() {
         let t = timestamp_now();
         assert_eq!(t.len(), 24, "{t}");
         assert!(t.ends_with('Z') && t.as_bytes()[19] == b'.');
+        let n = |r: std::ops::Range<usize>| t[r].parse::<u16>().unwrap();
+        let date = time::Date::from_calendar_date(n(0..4) as i32, (n(5..7) as u8).try_into().unwrap(), n(8..10) as u8);
+        let clock = time::Time::from_hms_milli(n(11..13) as u8, n(14..16) as u8, n(17..19) as u8, n(20..23));
+        let age =
+            time::OffsetDateTime::now_utc() - time::PrimitiveDateTime::new(date.unwrap(), clock.unwrap()).assume_utc();
+        assert!(age >= time::Duration::ZERO && age < time::Duration::minutes(1), "{t} is not now");
+    }
+
+    #[test]
+    fn ids_are_hyphenated_uuids() {
+        let id = new_id();
+        assert_eq!(uuid::Uuid::parse_str(&id).unwrap().hyphenated().to_string(), id);
     }
 
     #[test]

@@ -1,59 +1,81 @@
 //! One reply subscription per client, shared by every request (as NATS clients multiplex
 //! requests): a request costs one publish, not a subscribe, a flush and an unsubscribe.
+//!
+//! No task reads the subscription: whoever waits for a reply reads it, one waiter at a time,
+//! and hands the others' replies to them. A reply reaches its requester straight from the
+//! connection, without a task hop in between (one hop was a visible share of a small request).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use futures::StreamExt;
 use tokio::sync::oneshot;
 
 use crate::error::{Error, ErrorKind, Result};
 
+type Routes = Mutex<HashMap<String, oneshot::Sender<async_nats::Message>>>;
+
 pub(crate) struct Inbox {
     prefix: String,
-    pending: Arc<Mutex<HashMap<String, oneshot::Sender<async_nats::Message>>>>,
+    routes: Routes,
+    sub: tokio::sync::Mutex<async_nats::Subscriber>,
 }
 
 /// A reply subject waiting for its message; unregisters itself when dropped.
-pub(crate) struct PendingReply {
+pub(crate) struct PendingReply<'a> {
     pub subject: String,
-    pub reply: oneshot::Receiver<async_nats::Message>,
-    pending: Arc<Mutex<HashMap<String, oneshot::Sender<async_nats::Message>>>>,
+    reply: oneshot::Receiver<async_nats::Message>,
+    inbox: &'a Inbox,
 }
 
-impl Drop for PendingReply {
+impl Drop for PendingReply<'_> {
     fn drop(&mut self) {
-        self.pending.lock().expect("inbox lock").remove(&self.subject);
+        self.inbox.routes.lock().expect("inbox lock").remove(&self.subject);
     }
 }
 
 impl Inbox {
-    /// Subscribes to `<new inbox>.*` and routes each reply to the request that waits for it.
+    /// Subscribes to `<new inbox>.*`.
     pub(crate) async fn start(nats: &async_nats::Client) -> Result<Inbox> {
         let prefix = nats.new_inbox();
-        let mut sub = nats
+        let sub = nats
             .subscribe(format!("{prefix}.*"))
             .await
             .map_err(|e| Error::new(ErrorKind::Connection, format!("cannot subscribe to the reply inbox: {e}")))?;
         nats.flush().await.map_err(|e| Error::new(ErrorKind::Connection, format!("flush failed: {e}")))?;
-        let pending: Arc<Mutex<HashMap<String, oneshot::Sender<async_nats::Message>>>> = Arc::default();
-        let routes = pending.clone();
-        tokio::spawn(async move {
-            while let Some(msg) = sub.next().await {
-                let waiting = routes.lock().expect("inbox lock").remove(msg.subject.as_str());
-                if let Some(tx) = waiting {
-                    let _ = tx.send(msg);
-                }
-            }
-        });
-        Ok(Inbox { prefix, pending })
+        Ok(Inbox { prefix, routes: Mutex::default(), sub: tokio::sync::Mutex::new(sub) })
     }
 
     /// A fresh reply subject under this inbox.
-    pub(crate) fn register(&self) -> PendingReply {
-        let subject = format!("{}.{}", self.prefix, uuid::Uuid::new_v4().simple());
+    pub(crate) fn register(&self) -> PendingReply<'_> {
+        let subject = format!("{}.{}", self.prefix, crate::envelope::new_uuid().simple());
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().expect("inbox lock").insert(subject.clone(), tx);
-        PendingReply { subject, reply: rx, pending: self.pending.clone() }
+        self.routes.lock().expect("inbox lock").insert(subject.clone(), tx);
+        PendingReply { subject, reply: rx, inbox: self }
+    }
+}
+
+impl PendingReply<'_> {
+    /// The reply; `None` once the connection has closed. Cancelling it (a timeout) loses
+    /// nothing: another waiter goes on reading.
+    pub(crate) async fn wait(&mut self) -> Option<async_nats::Message> {
+        tokio::select! {
+            biased;
+            routed = &mut self.reply => routed.ok(),
+            mut sub = self.inbox.sub.lock() => loop {
+                // Routed to us by the previous reader before we took over.
+                if let Ok(msg) = self.reply.try_recv() {
+                    return Some(msg);
+                }
+                let msg = sub.next().await?;
+                if msg.subject.as_str() == self.subject {
+                    return Some(msg);
+                }
+                let waiting = self.inbox.routes.lock().expect("inbox lock").remove(msg.subject.as_str());
+                if let Some(tx) = waiting {
+                    let _ = tx.send(msg);
+                }
+            },
+        }
     }
 }

@@ -306,6 +306,49 @@ async fn request_reply_and_the_reply_helper() {
     assert_eq!(err.kind(), ErrorKind::NoResponders);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_each_get_their_own_reply() {
+    let nats = NatsServer::start();
+    let client = connect(&nats).await;
+    let responder = client.clone();
+    let mut sub = responder.subscribe("echo.later", ReceiveOptions::default()).await.unwrap();
+    tokio::spawn(async move {
+        while let Some(Ok(env)) = sub.next().await {
+            let responder = responder.clone();
+            tokio::spawn(async move {
+                // Later requests are answered first, so replies arrive out of order.
+                let Value::Text(n) = &env.payloads[0].value else { return };
+                let delay = 200 - 4 * n.parse::<u64>().unwrap();
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                let back = vec![Payload::text("n", n.clone())];
+                responder.reply(&env, back, &SendOptions::default()).await.unwrap();
+            });
+        }
+    });
+    let ask = |n: u64, timeout_ms: u64| {
+        let client = client.clone();
+        async move {
+            let payloads = vec![Payload::text("n", n.to_string())];
+            let timeout = Duration::from_millis(timeout_ms);
+            client
+                .smartrequest("echo.later", payloads, &SendOptions::default(), &ReceiveOptions::default(), timeout)
+                .await
+        }
+    };
+    // Three give up early, while they may be the one reading the shared inbox.
+    let early = futures::future::join_all((0..3).map(|n| ask(n, 20)));
+    let answered = futures::future::join_all((3..40).map(|n| ask(n, 5000)));
+    let (early, answered) = tokio::join!(early, answered);
+    for e in early {
+        assert_eq!(e.unwrap_err().kind(), ErrorKind::Timeout);
+    }
+    for (n, reply) in (3..40).zip(answered) {
+        assert_eq!(reply.unwrap().payloads[0].value, Value::Text(n.to_string()));
+    }
+    // The timed-out requests' late replies are dropped; the inbox goes on working.
+    assert_eq!(ask(49, 5000).await.unwrap().payloads[0].value, Value::Text("49".into()));
+}
+
 #[tokio::test]
 async fn subscription_survives_bad_messages() {
     let nats = NatsServer::start();
