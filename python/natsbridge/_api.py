@@ -199,7 +199,7 @@ async def smartsend(
         max_payload=max_payload,
     )
     client = nats_connection._client() if nats_connection is not None else None
-    return (await h.result(_nb.smartsend(h.host, subject, data, opts, client))).take()  # type: ignore[no-any-return]
+    return await h.send(_nb.smartsend(h.host, subject, data, opts, client))  # type: ignore[no-any-return]
 
 
 async def smartreceive(
@@ -566,7 +566,7 @@ class Bridge:
             is_publish=is_publish,
         )
         h = loop_host()
-        return (await h.result(self._client().smartsend(h.host, subject, data, opts))).take()  # type: ignore[no-any-return]
+        return await h.send(self._client().smartsend(h.host, subject, data, opts))  # type: ignore[no-any-return]
 
     async def send(
         self,
@@ -608,7 +608,7 @@ class Bridge:
             metadata=metadata,
         )
         h = loop_host()
-        return (await h.result(self._client().smartsend(h.host, subject, data, opts))).take(lean=True)  # type: ignore[no-any-return]
+        return await h.send(self._client().smartsend(h.host, subject, data, opts), lean=True)  # type: ignore[no-any-return]
 
     async def smartrequest(
         self,

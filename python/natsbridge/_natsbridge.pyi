@@ -67,6 +67,7 @@ class HandlerCall:
 @final
 class Outcome:
     def take(self, table_type: str = "pyarrow", lean: bool = False) -> Any: ...
+    def flushed(self, host: Host) -> _Started: ...
 
 @final
 class SendOptions:

@@ -31,7 +31,7 @@ from ._common import (
     send_options,
 )
 from ._errors import Closed, InvalidArgument, NATSBridgeError
-from ._host import run_blocking
+from ._host import run_blocking, run_blocking_send
 
 __all__ = [
     "smartsend",
@@ -126,7 +126,7 @@ def smartsend(
         max_payload=max_payload,
     )
     client = nats_connection._client() if nats_connection is not None else None
-    return run_blocking(lambda h: _nb.smartsend(h, subject, data, opts, client)).take()  # type: ignore[no-any-return]
+    return run_blocking_send(lambda h: _nb.smartsend(h, subject, data, opts, client))  # type: ignore[no-any-return]
 
 
 def smartreceive(
@@ -397,7 +397,7 @@ class Bridge:
             is_publish=is_publish,
         )
         client = self._client()
-        return run_blocking(lambda h: client.smartsend(h, subject, data, opts)).take()  # type: ignore[no-any-return]
+        return run_blocking_send(lambda h: client.smartsend(h, subject, data, opts))  # type: ignore[no-any-return]
 
     def send(
         self,
@@ -439,7 +439,7 @@ class Bridge:
             metadata=metadata,
         )
         client = self._client()
-        return run_blocking(lambda h: client.smartsend(h, subject, data, opts)).take(lean=True)  # type: ignore[no-any-return]
+        return run_blocking_send(lambda h: client.smartsend(h, subject, data, opts), lean=True)  # type: ignore[no-any-return]
 
     def smartrequest(
         self,

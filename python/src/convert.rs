@@ -11,7 +11,9 @@ use natsbridge::{
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PySlice, PyString, PyTuple,
+};
 use serde_json::{Map, Number, Value as Json};
 
 use crate::errors::{invalid_argument, of_kind};
@@ -348,6 +350,10 @@ pub(crate) fn download_answer(v: &Bound<'_, PyAny>) -> Result<Bytes, Error> {
 /// `(env, env_json_str)` of a sent envelope: the envelope as a dict (as `json.loads` would read
 /// the JSON) and the JSON text.
 pub(crate) fn sent_to_py<'py>(py: Python<'py>, env: &SentEnvelope, json: &str) -> PyResult<Bound<'py, PyTuple>> {
+    let json_py = PyString::new(py, json);
+    // As many characters as bytes: the JSON is ASCII, so byte offsets are character offsets and
+    // direct data can be sliced out of the Python string (a plain copy, no decoding pass).
+    let ascii = json_py.len()? == json.len();
     let d = header_to_py(py, &env.header)?;
     let payloads = PyList::empty(py);
     let mut cursor = 0usize;
@@ -360,9 +366,13 @@ pub(crate) fn sent_to_py<'py>(py: Python<'py>, env: &SentEnvelope, json: &str) -
         e.set_item("encoding", p.encoding())?;
         e.set_item("size", p.size)?;
         match &p.data {
-            SentData::Direct(_) => {
-                // The base64 text is already in the JSON: slice it out rather than encode again.
-                match find_data(json, &p.id, cursor) {
+            SentData::Direct(bytes) => {
+                // The base64 text is already in the JSON: take it from there rather than encode again.
+                match find_data(json, &p.id, cursor, bytes.len().div_ceil(3) * 4) {
+                    Some((start, end)) if ascii => {
+                        e.set_item("data", json_py.get_item(PySlice::new(py, start as isize, end as isize, 1))?)?;
+                        cursor = end;
+                    }
                     Some((start, end)) => {
                         e.set_item("data", PyString::new(py, &json[start..end]))?;
                         cursor = end;
@@ -378,19 +388,20 @@ pub(crate) fn sent_to_py<'py>(py: Python<'py>, env: &SentEnvelope, json: &str) -
         payloads.append(e)?;
     }
     d.set_item("payloads", payloads)?;
-    PyTuple::new(py, [d.into_any(), PyString::new(py, json).into_any()])
+    PyTuple::new(py, [d.into_any(), json_py.into_any()])
 }
 
-/// The byte range of a payload's `data` string in envelope JSON written by the engine. The
-/// payload's `id` (a UUID) is unique, `data` follows it, and base64 contains no quote; quotes
-/// inside names are escaped, so `"data":"` cannot occur inside another string.
-fn find_data(json: &str, id: &str, from: usize) -> Option<(usize, usize)> {
+/// The byte range of a payload's `data` string (`len` bytes of base64) in envelope JSON written
+/// by the engine. The payload's `id` (a UUID) is unique and `data` follows it; quotes inside
+/// names are escaped, so `"data":"` cannot occur inside another string. The closing quote is
+/// checked where the length puts it, so the base64 itself is never scanned.
+fn find_data(json: &str, id: &str, from: usize, len: usize) -> Option<(usize, usize)> {
     let id_pat = format!("\"id\":\"{id}\"");
     let at = from + json.get(from..)?.find(&id_pat)?;
     let key = "\"data\":\"";
     let start = at + json[at..].find(key)? + key.len();
-    let end = start + json[start..].find('"')?;
-    Some((start, end))
+    let end = start + len;
+    (json.as_bytes().get(end) == Some(&b'"')).then_some((start, end))
 }
 
 /// The 13 header fields as a dict.

@@ -19,6 +19,7 @@ mod handlers;
 mod host;
 mod ops;
 mod options;
+mod publish;
 mod runtime;
 
 use pyo3::prelude::*;

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use natsbridge::store::{RetryPolicy, UploadBody};
 use natsbridge::{
     AckMode, Client, ConnectOptions, ConsumerOptions, Envelope, Error, ErrorKind, Header, JetStreamConsumer,
-    JsDelivery, Payload, PublishAck, Sent, Subscription, Value,
+    JsDelivery, Payload, PublishAck, Sent, SentEnvelope, Subscription, Value,
 };
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -20,6 +20,7 @@ use crate::convert::{self, envelope_to_py, extract_bytes, extract_payloads, sent
 use crate::errors::{invalid_argument, to_py};
 use crate::host::{self, set_slot, CallCtx, Host, Slot};
 use crate::options::{non_negative, opt_string, seconds, string, ReceiveOptions, SendOptions};
+use crate::publish::{self, Flush};
 
 /// Async calls whose inputs are larger than this run on the runtime from the start rather than
 /// partly on the event loop's thread (serializing them would hold up the loop).
@@ -27,7 +28,8 @@ const INLINE_LIMIT: usize = 4 << 20;
 
 /// What a finished call produced.
 pub(crate) enum Done {
-    Sent(Sent),
+    /// A sent envelope and its JSON.
+    Sent(SentEnvelope, Arc<String>),
     Envelope(Envelope),
     /// `None`: no message within the timeout.
     MaybeEnvelope(Option<Envelope>),
@@ -46,6 +48,8 @@ pub(crate) enum Done {
 #[pyclass(frozen, module = "natsbridge._natsbridge")]
 pub struct Outcome {
     result: Mutex<Option<Result<Done, Error>>>,
+    /// The flush of what the call published, still running.
+    flush: Mutex<Option<Flush>>,
     ctx: Option<Arc<CallCtx>>,
     /// Released with the outcome, on the host thread.
     _keep: Keepalive,
@@ -53,7 +57,12 @@ pub struct Outcome {
 
 impl Outcome {
     pub(crate) fn new(result: Result<Done, Error>, ctx: Option<Arc<CallCtx>>, keep: Keepalive) -> Outcome {
-        Outcome { result: Mutex::new(Some(result)), ctx, _keep: keep }
+        Outcome { result: Mutex::new(Some(result)), flush: Mutex::new(None), ctx, _keep: keep }
+    }
+
+    fn flushing(self, flush: Option<Flush>) -> Outcome {
+        *self.flush.lock().unwrap_or_else(|e| e.into_inner()) = flush;
+        self
     }
 }
 
@@ -76,8 +85,8 @@ impl Outcome {
             Err(err) => return Err(self.error(py, &err)),
         };
         let obj: Bound<'_, PyAny> = match done {
-            Done::Sent(sent) if lean => PyString::new(py, &sent.envelope.header.msg_id).into_any(),
-            Done::Sent(sent) => sent_to_py(py, &sent.envelope, &sent.json)?.into_any(),
+            Done::Sent(env, _) if lean => PyString::new(py, &env.header.msg_id).into_any(),
+            Done::Sent(env, json) => sent_to_py(py, &env, &json)?.into_any(),
             Done::Envelope(env) => envelope_to_py(py, &env, mode)?.into_any(),
             Done::MaybeEnvelope(None) => py.None().into_bound(py),
             Done::MaybeEnvelope(Some(env)) => envelope_to_py(py, &env, mode)?.into_any(),
@@ -112,6 +121,16 @@ impl Outcome {
             Done::Unit => py.None().into_bound(py),
         };
         Ok(obj.unbind())
+    }
+
+    /// Waits until what the call published has been written to the server (sends convert their
+    /// result while that happens); finished at once when there is nothing to wait for.
+    #[pyo3(signature = (host))]
+    fn flushed(&self, py: Python<'_>, host: &Host) -> PyResult<Py<PyAny>> {
+        let flush = self.flush.lock().unwrap_or_else(|e| e.into_inner()).take();
+        host::start(py, host, true, async move {
+            Outcome::new(publish::flushed(flush).await.map(|_| Done::Unit), None, Keepalive::new())
+        })
     }
 }
 
@@ -203,6 +222,10 @@ fn message_bytes(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Bytes> {
     })
 }
 
+fn unflushed(sent: Sent) -> (SentEnvelope, Arc<String>, Option<Flush>) {
+    (sent.envelope, Arc::new(sent.json), None)
+}
+
 /// `smartsend`: builds the envelope and publishes it (through `client`, or the shared connection
 /// for `options.broker_url`), or only builds it when `options.is_publish` is false.
 #[pyfunction]
@@ -224,10 +247,18 @@ pub(crate) fn smartsend(
     let inline = inline_ok(host, weight(&payloads));
     host::start(py, host, inline, async move {
         let result = match client {
-            Some(c) => c.smartsend(&subject, payloads, &opts).await,
-            None => natsbridge::smartsend(&subject, payloads, &opts).await,
+            Some(c) if opts.is_publish => publish::publish(&c, &subject, payloads, &opts).await,
+            None if opts.is_publish => match Client::shared(&opts.broker_url).await {
+                Ok(c) => publish::publish(&c, &subject, payloads, &opts).await,
+                Err(e) => Err(e),
+            },
+            Some(c) => c.smartsend(&subject, payloads, &opts).await.map(unflushed),
+            None => natsbridge::smartsend(&subject, payloads, &opts).await.map(unflushed),
         };
-        Outcome::new(result.map(Done::Sent), Some(ctx), keep)
+        match result {
+            Ok((env, json, flush)) => Outcome::new(Ok(Done::Sent(env, json)), Some(ctx), keep).flushing(flush),
+            Err(e) => Outcome::new(Err(e), Some(ctx), keep),
+        }
     })
 }
 
@@ -464,7 +495,7 @@ impl ClientHandle {
         let inline = inline_ok(host, weight(&payloads));
         host::start(py, host, inline, async move {
             let result = client.reply(&to, payloads, &opts).await;
-            Outcome::new(result.map(Done::Sent), Some(ctx), keep)
+            Outcome::new(result.map(|s| Done::Sent(s.envelope, Arc::new(s.json))), Some(ctx), keep)
         })
     }
 
