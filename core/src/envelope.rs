@@ -143,8 +143,10 @@ impl SentEnvelope {
     pub fn to_json(&self) -> String {
         let data_len: usize = self.payloads.iter().map(|p| wire_data_len(p) + 320).sum();
         let mut out = String::with_capacity(1024 + data_len);
-        out.push_str(&serde_json::to_string(&self.header).expect("a header always serializes"));
-        out.pop(); // the header object's closing brace
+        let mut header = Vec::with_capacity(512);
+        serde_json::to_writer(&mut header, &self.header).expect("a header always serializes");
+        header.pop(); // the header object's closing brace
+        out.push_str(std::str::from_utf8(&header).expect("JSON output is UTF-8"));
         out.push_str(",\"payloads\":[");
         for (i, p) in self.payloads.iter().enumerate() {
             if i > 0 {
@@ -158,31 +160,46 @@ impl SentEnvelope {
 }
 
 fn write_payload(p: &SentPayload, out: &mut String) {
-    let string = |out: &mut String, s: &str| out.push_str(&serde_json::to_string(s).expect("strings serialize"));
     out.push_str("{\"id\":");
-    string(out, &p.id);
+    push_json_str(out, &p.id);
     out.push_str(",\"dataname\":");
-    string(out, &p.dataname);
-    out.push_str(&format!(
-        r#","payload_type":"{}","transport":"{}","encoding":"{}","size":{},"data":"#,
-        p.payload_type.as_str(),
-        p.transport().as_str(),
-        p.encoding(),
-        p.size
-    ));
+    push_json_str(out, &p.dataname);
+    for (key, value) in
+        [("payload_type", p.payload_type.as_str()), ("transport", p.transport().as_str()), ("encoding", p.encoding())]
+    {
+        out.push_str(",\"");
+        out.push_str(key);
+        out.push_str("\":\"");
+        out.push_str(value);
+        out.push('"');
+    }
+    out.push_str(",\"size\":");
+    out.push_str(&p.size.to_string());
+    out.push_str(",\"data\":");
     match &p.data {
         SentData::Direct(b) => {
             out.push('"');
             b64::encode_into(b, out);
             out.push('"');
         }
-        SentData::Link(url) => string(out, url),
+        SentData::Link(url) => push_json_str(out, url),
     }
     if let Some(d) = &p.sha256 {
         out.push_str(",\"sha256\":");
-        string(out, d);
+        push_json_str(out, d);
     }
     out.push('}');
+}
+
+/// Appends `s` as a JSON string; ids, names and URLs rarely need escapes, and then cost a copy.
+fn push_json_str(out: &mut String, s: &str) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(&serde_json::to_string(s).expect("strings serialize"));
+    } else {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    }
 }
 
 /// Length of the `data` field on the wire.
@@ -557,6 +574,23 @@ mod tests {
         let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
         assert_eq!(keys.first().map(|k| k.as_str()), Some("correlation_id"));
         assert_eq!(keys.last().map(|k| k.as_str()), Some("payloads"));
+    }
+
+    #[test]
+    fn names_and_urls_are_escaped_when_they_need_it() {
+        let p = SentPayload {
+            id: "i".into(),
+            dataname: "a \"q\"\n\\ é\u{1}".into(),
+            payload_type: PayloadType::Binary,
+            size: 3,
+            sha256: Some("ab".into()),
+            data: SentData::Link("http://h/f/x y".into()),
+        };
+        let env = SentEnvelope { header: Header::default(), payloads: vec![p.clone()] };
+        let v: Json = serde_json::from_str(&env.to_json()).unwrap();
+        assert_eq!(v["payloads"][0]["dataname"], p.dataname.as_str());
+        assert_eq!(v["payloads"][0]["data"], "http://h/f/x y");
+        assert_eq!(v["payloads"][0]["sha256"], "ab");
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub(crate) async fn build(
     opts: &SendOptions,
     max_payload: usize,
 ) -> Result<Sent> {
-    let header = header(subject, opts);
+    let mut header = header(subject, opts);
     let mut prepared = Vec::with_capacity(payloads.len());
     for p in payloads {
         prepared.push(prepare(p, opts.size_threshold).await?);
@@ -52,10 +52,11 @@ pub(crate) async fn build(
     if prepared.iter().all(|p| !p.to_link && matches!(p.body, UploadBody::Bytes(_))) {
         // The common case: everything direct. Write it and check; measure and move only if it
         // does not fit (measuring costs a serialization, a visible share of a small request).
-        let sent = finish(header.clone(), &prepared)?;
+        let sent = finish(header, &prepared)?;
         if sent.json.len() <= max_payload {
             return Ok(sent);
         }
+        header = sent.envelope.header;
     }
     let fixed = fixed_len(&header, &prepared);
     loop {
