@@ -25,9 +25,14 @@ RPC_MAX_RATIO = 1.2
 
 def load(path: Path) -> Dict[str, List[Dict[str, Any]]]:
     by_lang: Dict[str, List[Dict[str, Any]]] = {lang: [] for lang, _ in LANGS}
+    seen = set()
     for line in path.read_text().splitlines():
         if line.strip():
             rec = json.loads(line)
+            key = (rec["lang"], rec["metric"], rec.get("size"))
+            if key in seen:
+                raise SystemExit(f"{path}: {key} appears twice: results of two runs are mixed")
+            seen.add(key)
             by_lang.setdefault(rec["lang"], []).append(rec)
     return by_lang
 

@@ -11,6 +11,9 @@ cd "$ROOT"
 QUICK="${BENCH_QUICK:-0}"
 export BENCH_QUICK="$QUICK"
 RUN="$CARGO_TARGET_DIR/bench-run"
+# One run at a time: a second would share $RUN and the machine.
+exec 9>"$CARGO_TARGET_DIR/bench.lock"
+flock -n 9 || { echo "bench: another make bench is running" >&2; exit 1; }
 rm -rf "$RUN"
 mkdir -p "$RUN"
 export BENCH_JSON="$RUN/results.jsonl"
@@ -21,7 +24,8 @@ if [ "$QUICK" = 1 ]; then OUT="$RUN"; else OUT="$ROOT/bench"; fi
 import json, re, subprocess, sys
 def out(cmd):
     return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
-dirty = sorted({line[3:].split("/")[0] + "/" for line in out(["git", "status", "--porcelain", "--untracked-files=no"]).splitlines()})
+status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout
+dirty = sorted({line[3:].split("/")[0] + "/" for line in status.splitlines() if line.strip()})
 commit = out(["git", "rev-parse", "--short", "HEAD"])
 versions = {
     "natsbridge": re.search(r'^version\s*=\s*"([^"]+)"', open("Cargo.toml").read(), re.M).group(1),
