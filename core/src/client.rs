@@ -120,7 +120,8 @@ impl Client {
 
     /// The largest message the server accepts.
     pub fn max_payload(&self) -> usize {
-        match self.nats.server_info().max_payload {
+        // An atomic read: `server_info()` clones the whole INFO, a visible cost per small message.
+        match self.nats.max_payload() {
             0 => DEFAULT_MAX_PAYLOAD,
             n => n,
         }
@@ -137,7 +138,8 @@ impl Client {
 
     pub(crate) async fn build(&self, subject: &str, payloads: Vec<Payload>, opts: &SendOptions) -> Result<Sent> {
         check_subject(subject)?;
-        let max_payload = opts.max_payload.unwrap_or(self.max_payload()).min(self.max_payload());
+        let server = self.max_payload();
+        let max_payload = opts.max_payload.map_or(server, |m| m.min(server));
         send::build(subject, payloads, opts, max_payload).await
     }
 
