@@ -220,7 +220,8 @@ fn write_payload(p: &SentPayload, out: &mut String) {
 
 /// Appends `s` as a JSON string; ids, names and URLs rarely need escapes, and then cost a copy.
 fn push_json_str(out: &mut String, s: &str) {
-    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    // No early exit: the whole-string form vectorizes.
+    if s.bytes().fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\')) {
         out.push_str(&serde_json::to_string(s).expect("strings serialize"));
     } else {
         out.push('"');
