@@ -10,6 +10,8 @@
 //!   token. Its outcome is delivered through a [`host::Host`] queue that the *host* drains: the
 //!   asyncio event loop (woken through a socket it watches) or the thread blocked in a sync call.
 //!   Tokio threads never take the GIL and never run Python code.
+//! * A send returns its envelope as soon as the connection has it, and its flush separately
+//!   (`Outcome.flushed`): the host converts the envelope to Python while it is being written.
 //! * User handlers (upload/download callables) are queued to the same host and run there; the
 //!   engine's task awaits their answer on a channel.
 
