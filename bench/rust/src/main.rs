@@ -58,6 +58,11 @@ impl Records {
     }
 }
 
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
 #[tokio::main]
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick") || std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
@@ -75,7 +80,7 @@ async fn main() {
     let seed = seed::Seed::new(client.nats().clone(), &files.url());
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
 
-    println!("| size | transport | engine (ms) | pure Rust (seed) (ms) | raw NATS (ms) | engine / seed time | engine / raw time | engine MB/s |");
+    println!("| size | transport | engine p50 (ms) | pure Rust (seed) p50 (ms) | raw NATS p50 (ms) | engine / seed time | engine / raw time | engine MB/s |");
     println!("|---|---|---|---|---|---|---|---|");
     for case in cases {
         let data = payload(case.size);
@@ -83,7 +88,7 @@ async fn main() {
         let mut seed_sub = client.nats().subscribe("bench.seed").await.unwrap();
         let mut raw_sub = client.nats().subscribe("bench.raw").await.unwrap();
         client.flush().await.unwrap();
-        let (mut engine, mut baseline, mut raw) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        let (mut engine, mut baseline, mut raw) = (Vec::new(), Vec::new(), Vec::new());
         let mut transport = Transport::Direct;
         // Interleaved, so drift in machine speed hits all three alike.
         for _ in 0..case.rounds {
@@ -91,7 +96,7 @@ async fn main() {
             let sent =
                 client.smartsend("bench.engine", vec![Payload::binary("data", data.clone())], &opts).await.unwrap();
             let env = sub.next().await.unwrap().unwrap();
-            engine += t.elapsed();
+            engine.push(t.elapsed());
             assert_eq!(env.payloads[0].value.as_bytes().map(|b| b.len()), Some(case.size));
             transport = sent.envelope.payloads[0].transport();
 
@@ -99,7 +104,7 @@ async fn main() {
             seed.smartsend("bench.seed", "data", &data).await;
             let msg = seed_sub.next().await.unwrap();
             let got = seed.smartreceive(&msg.payload).await;
-            baseline += t.elapsed();
+            baseline.push(t.elapsed());
             assert_eq!(got[0].len(), case.size);
 
             let bytes = Bytes::from(sent.json.into_bytes());
@@ -107,18 +112,19 @@ async fn main() {
             client.nats().publish("bench.raw", bytes).await.unwrap();
             client.nats().flush().await.unwrap();
             let msg = raw_sub.next().await.unwrap();
-            raw += t.elapsed();
+            raw.push(t.elapsed());
             assert!(!msg.payload.is_empty());
         }
-        let per = |d: Duration| d / case.rounds as u32;
-        let mbps = |d: Duration| (case.size * case.rounds) as f64 / d.as_secs_f64() / 1e6;
+        // Medians: one stall of the shared machine must not decide a row.
+        let (engine, baseline, raw) = (median(engine), median(baseline), median(raw));
+        let mbps = |d: Duration| case.size as f64 / d.as_secs_f64() / 1e6;
         println!(
             "| {} | {} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} | {:.1} |",
             case.label,
             transport,
-            ms(per(engine)),
-            ms(per(baseline)),
-            ms(per(raw)),
+            ms(engine),
+            ms(baseline),
+            ms(raw),
             engine.as_secs_f64() / baseline.as_secs_f64(),
             engine.as_secs_f64() / raw.as_secs_f64(),
             mbps(engine)
