@@ -77,6 +77,20 @@ async def test_send_envelope_dict_matches_json(nats_url: str) -> None:
     }
     assert env["payloads"][0]["encoding"] == "base64"
     assert env["msg_purpose"] == "chat" and env["sender_name"] == "NATSBridge"
+
+
+@pytest.mark.parametrize("sender_name", ["NATSBridge", "Zoë 🌍"])
+async def test_sent_data_strings_match_the_json(nats_url: str, sender_name: str) -> None:
+    # The returned data strings are cut out of the JSON: every base64 padding, a name that
+    # looks like a key, and a non-ASCII header (character and byte offsets differ).
+    import base64
+    import json
+
+    blobs = [bytes(i % 256 for i in range(n)) for n in (0, 1, 2, 3, 4, 5, 300)]
+    data = [(f'b{i}"data":"', b, "binary") for i, b in enumerate(blobs)]
+    env, env_json = await natsbridge.smartsend("any.subject", data, sender_name=sender_name, is_publish=False)
+    assert env == json.loads(env_json)
+    assert [p["data"] for p in env["payloads"]] == [base64.b64encode(b).decode() for b in blobs]
     assert env["broker_url"] == "nats://localhost:4222"
 
 
