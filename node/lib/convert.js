@@ -187,6 +187,13 @@ function copyTyped(src, dst, keys, type) {
   }
 }
 
+/** `o`, or undefined when it holds nothing: the addon then reads no option fields at all (a
+ *  request's `{ timeout }` would otherwise cost a property lookup per option, twice). */
+function nonEmpty(o) {
+  for (const _ in o) return o
+  return undefined
+}
+
 const SEND_STRINGS = [
   'broker_url',
   'fileserver_url',
@@ -220,7 +227,7 @@ function sendOptions(options, defaults) {
     if (typeof h !== 'function') throw invalid(`option fileserver_upload_handler must be a function, got ${describe(h)}`)
     o.fileserver_upload_handler = wrapUpload(h)
   }
-  return o
+  return nonEmpty(o)
 }
 
 const TABLE_FORMATS = new Set(['rows', 'arrow', 'ipc'])
@@ -257,7 +264,7 @@ function receiveOptions(options, defaults) {
     if (typeof h !== 'function') throw invalid(`option fileserver_download_handler must be a function, got ${describe(h)}`)
     o.fileserver_download_handler = wrapDownload(h)
   }
-  return o
+  return nonEmpty(o)
 }
 
 /** The bytes of whatever `smartreceive` was given. */

@@ -102,16 +102,20 @@ impl Bridge {
         ts_args_type = "subject: string, data: readonly PayloadItem[], options?: RequestOptions",
         ts_return_type = "Promise<ReceivedEnvelope>"
     )]
-    pub async fn smartrequest(
+    pub fn smartrequest<'env>(
         &self,
+        env: &'env Env,
         subject: String,
         data: Vec<PayloadIn>,
         send: Option<SendOptions>,
         receive: Option<ReceiveOptions>,
         timeout: Option<f64>,
-    ) -> Result<EnvelopeOut> {
+    ) -> Result<Either<EnvelopeOut, Object<'env>>> {
+        // A small request is built and queued on the JS thread (the first poll below); only the
+        // wait for the reply and its decoding run on the runtime.
+        let small = crate::inline::fits(&data);
         let client = self.open()?;
-        guard(async move {
+        let fut = guard(async move {
             let timeout = match timeout {
                 Some(t) if t.is_finite() && t > 0.0 => Duration::from_secs_f64(t / 1000.0),
                 Some(t) => return Err(argument(format!("timeout must be a positive number of milliseconds, got {t}"))),
@@ -124,8 +128,8 @@ impl Bridge {
             // before the reply arrives).
             let env = client.smartrequest(&subject, payloads(data)?, &opts, &config.options(), timeout).await?;
             crate::receive::envelope_out(env, config.table_format)
-        })
-        .await
+        });
+        crate::inline::run(env, small, fut)
     }
 
     /// Answers a received envelope: sends to its `reply_to` with `reply_to_msg_id` set to its
@@ -134,22 +138,31 @@ impl Bridge {
         ts_args_type = "env: ReceivedEnvelope | Pick<EnvelopeHeader, 'reply_to' | 'msg_id' | 'correlation_id'>, data: readonly PayloadItem[], options?: SendOptions",
         ts_return_type = "Promise<[SentEnvelope, string]>"
     )]
-    pub async fn reply(&self, env: ReplyTarget, data: Vec<PayloadIn>, options: Option<SendOptions>) -> Result<SentOut> {
+    pub fn reply<'env>(
+        &self,
+        env: &'env Env,
+        to: ReplyTarget,
+        data: Vec<PayloadIn>,
+        options: Option<SendOptions>,
+    ) -> Result<Either<SentOut, Object<'env>>> {
+        // A responder's answer is usually small: built and queued on the connection right here,
+        // without first waking a runtime thread to do it (the JS layer awaits either result).
+        let small = crate::inline::fits(&data);
         let client = self.open()?;
-        guard(async move {
+        let fut = guard(async move {
             let to = Envelope {
                 header: Header {
-                    reply_to: env.reply_to.unwrap_or_default(),
-                    msg_id: env.msg_id.unwrap_or_default(),
-                    correlation_id: env.correlation_id.unwrap_or_default(),
+                    reply_to: to.reply_to.unwrap_or_default(),
+                    msg_id: to.msg_id.unwrap_or_default(),
+                    correlation_id: to.correlation_id.unwrap_or_default(),
                     ..Default::default()
                 },
                 payloads: Vec::new(),
             };
             let opts = send_options(options, &client)?;
             sent_out(client.reply(&to, payloads(data)?, &opts).await?, false)
-        })
-        .await
+        });
+        crate::inline::run(env, small, fut)
     }
 
     /// Subscribes to `subject` (as a member of queue group `queue` when given). The subscription
@@ -312,18 +325,25 @@ impl Subscription {
     /// The next decoded envelope, or `null` once the subscription or its connection has closed.
     /// A message that cannot be decoded rejects this call only; the subscription goes on.
     #[napi(ts_return_type = "Promise<ReceivedEnvelope | null>")]
-    pub async fn next(&self) -> Result<Option<EnvelopeOut>> {
+    pub fn next<'env>(&self, env: &'env Env) -> Result<Either<Option<EnvelopeOut>, Object<'env>>> {
         let (inner, config, closed) = (self.inner.clone(), self.config.clone(), self.closed.clone());
-        guard(async move {
+        // Polled here first: a message already waiting, when small, is decoded on the JS thread
+        // with no round trip through the runtime; otherwise the wait costs no task until the
+        // message arrives (see `inline`).
+        let fut = guard(async move {
             let mut sub = inner.lock().await;
             let msg = match unless_closed(&closed, sub.next_message()).await.flatten() {
                 Some(m) => m,
                 None => return Ok(None),
             };
             drop(sub);
+            if msg.payload.len() > crate::inline::INLINE_MAX {
+                // Decoding a large message would hold up the JS thread: on to the runtime.
+                tokio::task::yield_now().await;
+            }
             config.decode_message(msg).await.map(Some)
-        })
-        .await
+        });
+        crate::inline::run(env, true, fut)
     }
 
     /// The next raw message (undecoded), or `null` once closed.

@@ -18,6 +18,7 @@ mod api;
 mod bridge;
 mod error;
 mod handlers;
+mod inline;
 mod js;
 mod jsstring;
 mod options;
