@@ -283,23 +283,24 @@ function messageBytes(msg) {
   )
 }
 
-/** The seed's envelope object from the addon's decoded form. */
+/** The seed's envelope object from the addon's decoded form, `[json, ...side]` (see
+ *  `EnvelopeOut` in src/receive.rs): `json` is `[header, [[id, dataname, type, transport, size,
+ *  metadata, kind, value], ...]]`, and `side` holds long texts and bytes by index. */
 function receivedEnvelope(n, tableFormat) {
-  const env = JSON.parse(n.header)
-  const payloads = new Array(n.payloads.length)
+  const [env, entries] = JSON.parse(n[0])
+  const payloads = new Array(entries.length)
   for (let i = 0; i < payloads.length; i++) {
-    const p = n.payloads[i]
+    const [id, dataname, type, transport, size, metadata, kind, v] = entries[i]
     let value
-    if (p.text != null) value = p.text
-    else if (p.path != null) value = { path: p.path }
-    else if (p.json != null) value = JSON.parse(p.json)
-    else if (p.payload_type === 'table' && tableFormat === 'arrow') value = arrow().tableFromIPC(p.bytes)
-    else value = p.bytes
-    const t = [p.dataname, value, p.payload_type]
-    t.id = p.id
-    t.transport = p.transport
-    t.size = p.size
-    if (p.metadata != null) t.metadata = JSON.parse(p.metadata)
+    if (kind === 't' || kind === 'j') value = v
+    else if (kind === 'f') value = { path: v }
+    else if (kind === 'b' && type === 'table' && tableFormat === 'arrow') value = arrow().tableFromIPC(n[v])
+    else value = n[v]
+    const t = [dataname, value, type]
+    t.id = id
+    t.transport = transport
+    t.size = size
+    if (metadata != null) t.metadata = metadata
     payloads[i] = t
   }
   env.payloads = payloads
@@ -307,10 +308,16 @@ function receivedEnvelope(n, tableFormat) {
   return env
 }
 
-/** The seed's `env` of a sent envelope; its `payloads` are parsed from the JSON on first use. */
+/** Below this many characters the whole envelope JSON is parsed at once (it is the header
+ *  fields then `payloads`): cheaper than a lazy property, which makes V8 rebuild the object. */
+const EAGER_JSON = 16 * 1024
+
+/** The seed's `env` of a sent envelope; the `payloads` of a large one are parsed from the JSON on
+ *  first use. */
 function sentEnvelope(n) {
-  const env = JSON.parse(n.header)
   const json = n.json
+  if (json.length <= EAGER_JSON) return JSON.parse(json)
+  const env = JSON.parse(n.header)
   let payloads
   Object.defineProperty(env, 'payloads', {
     enumerable: true,

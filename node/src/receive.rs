@@ -79,45 +79,47 @@ fn peek_correlation_id(message: &[u8]) -> String {
     serde_json::from_slice::<Peek>(message).ok().and_then(|p| p.correlation_id).unwrap_or_default()
 }
 
-/// A decoded envelope on its way to JS.
+/// A decoded envelope on its way to JS: `[json, ...side]`. `json` is one JSON text,
+/// `[header, [[id, dataname, payload_type, transport, size, metadata, kind, value], ...]]`, so the
+/// JS thread makes all the small objects with one `JSON.parse` (setting their properties one by
+/// one through Node-API cost about a microsecond each). `kind` says what `value` is: `"t"` the
+/// text, `"j"` the JSON value itself (a dictionary, or a table's rows), `"f"` the saved file's
+/// path; `"T"` (a long text) and `"b"` (bytes, or a table's Arrow IPC stream) the index of the
+/// string or `Buffer` in `side`, which stay out of the JSON text.
 pub struct EnvelopeOut {
-    /// The 13 header fields as JSON.
-    pub header: String,
-    pub payloads: Vec<PayloadOut>,
+    json: JsString,
+    side: Vec<Side>,
 }
 
-crate::js::to_js_object!(EnvelopeOut { header: "header", payloads: "payloads" });
-
-/// One decoded payload; exactly one of `text`, `json`, `bytes`, `path` is set.
-pub struct PayloadOut {
-    pub id: String,
-    pub dataname: String,
-    pub payload_type: String,
-    pub transport: String,
-    pub size: f64,
-    /// The payload's `metadata` object as JSON, when it has one.
-    pub metadata: Option<String>,
-    pub text: Option<JsString>,
-    /// A dictionary's JSON, or a table's rows as JSON.
-    pub json: Option<JsString>,
-    /// Raw bytes, or a table's Arrow IPC stream.
-    pub bytes: Option<Buffer>,
-    /// Where a link payload was saved (`save_dir`).
-    pub path: Option<String>,
+enum Side {
+    Text(JsString),
+    Bytes(Buffer),
 }
 
-crate::js::to_js_object!(PayloadOut {
-    id: "id",
-    dataname: "dataname",
-    payload_type: "payload_type",
-    transport: "transport",
-    size: "size",
-    metadata: "metadata",
-    text: "text",
-    json: "json",
-    bytes: "bytes",
-    path: "path",
-});
+impl ToNapiValue for EnvelopeOut {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
+        let mut out = std::ptr::null_mut();
+        // SAFETY: called on the JS thread with its env, as every `to_napi_value`; each element is
+        // a value just made in that env.
+        unsafe {
+            check_status!(napi::sys::napi_create_array_with_length(env, 1 + val.side.len(), &mut out))?;
+            let json = JsString::to_napi_value(env, val.json)?;
+            check_status!(napi::sys::napi_set_element(env, out, 0, json))?;
+            for (i, s) in val.side.into_iter().enumerate() {
+                let v = match s {
+                    Side::Text(t) => JsString::to_napi_value(env, t)?,
+                    Side::Bytes(b) => Buffer::to_napi_value(env, b)?,
+                };
+                check_status!(napi::sys::napi_set_element(env, out, 1 + i as u32, v))?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Texts up to this many bytes travel inside the JSON text; longer ones as their own string
+/// (which can be external, without a copy).
+const TEXT_IN_JSON: usize = 16 * 1024;
 
 fn buffer(bytes: bytes::Bytes) -> Buffer {
     // No copy when the engine holds the only reference to a whole allocation (base64-decoded
@@ -125,39 +127,61 @@ fn buffer(bytes: bytes::Bytes) -> Buffer {
     Buffer::from(Vec::<u8>::from(bytes))
 }
 
+/// `,"kind",index`: a value kept in `side`.
+fn push_index(json: &mut Vec<u8>, kind: &str, index: usize) {
+    json.extend_from_slice(format!(",\"{kind}\",{index}").as_bytes());
+}
+
 pub fn envelope_out(env: Envelope, table_format: TableFormat) -> natsbridge::Result<EnvelopeOut> {
-    let header = serde_json::to_string(&env.header)
-        .map_err(|e| err(ErrorKind::Internal, format!("cannot write the header as JSON: {e}")))?;
-    let payloads = env
-        .payloads
-        .into_iter()
-        .map(|p| {
-            let mut out = PayloadOut {
-                id: p.id,
-                dataname: p.dataname,
-                payload_type: p.payload_type.as_str().to_owned(),
-                transport: p.transport.as_str().to_owned(),
-                size: p.size as f64,
-                metadata: p.metadata.map(|m| serde_json::Value::Object(m).to_string()),
-                text: None,
-                json: None,
-                bytes: None,
-                path: None,
-            };
-            match p.value {
-                Value::Text(s) => out.text = Some(JsString(s)),
-                Value::Dictionary(v) => out.json = Some(JsString(v.to_string())),
-                Value::Table(t) => match table_format {
-                    TableFormat::Rows => out.json = Some(JsString(rows_json(&t)?)),
-                    TableFormat::Ipc => out.bytes = Some(Buffer::from(t.to_ipc()?)),
-                },
-                Value::File { path, .. } => out.path = Some(path.to_string_lossy().into_owned()),
-                Value::Image(b) | Value::Audio(b) | Value::Video(b) | Value::Binary(b) => out.bytes = Some(buffer(b)),
+    let bad = |e: serde_json::Error| err(ErrorKind::Internal, format!("cannot write the envelope as JSON: {e}"));
+    let mut json = Vec::with_capacity(512);
+    json.push(b'[');
+    serde_json::to_writer(&mut json, &env.header).map_err(bad)?;
+    json.extend_from_slice(b",[");
+    let mut side = Vec::new();
+    for (i, p) in env.payloads.into_iter().enumerate() {
+        if i > 0 {
+            json.push(b',');
+        }
+        let fields = (p.id, p.dataname, p.payload_type.as_str(), p.transport.as_str(), p.size, p.metadata);
+        // The tuple's closing bracket is left off, to append `kind` and `value`.
+        serde_json::to_writer(&mut json, &fields).map_err(bad)?;
+        json.pop();
+        let mut aside = |s: Side| {
+            side.push(s);
+            side.len()
+        };
+        match p.value {
+            Value::Text(s) if s.len() <= TEXT_IN_JSON => {
+                json.extend_from_slice(b",\"t\",");
+                serde_json::to_writer(&mut json, &s).map_err(bad)?;
             }
-            Ok(out)
-        })
-        .collect::<natsbridge::Result<Vec<_>>>()?;
-    Ok(EnvelopeOut { header, payloads })
+            Value::Text(s) => push_index(&mut json, "T", aside(Side::Text(JsString(s)))),
+            Value::Dictionary(v) => {
+                json.extend_from_slice(b",\"j\",");
+                serde_json::to_writer(&mut json, &v).map_err(bad)?;
+            }
+            Value::Table(t) => match table_format {
+                TableFormat::Rows => {
+                    json.extend_from_slice(b",\"j\",");
+                    json.extend_from_slice(rows_json(&t)?.as_bytes());
+                }
+                TableFormat::Ipc => push_index(&mut json, "b", aside(Side::Bytes(Buffer::from(t.to_ipc()?)))),
+            },
+            Value::File { path, .. } => {
+                json.extend_from_slice(b",\"f\",");
+                serde_json::to_writer(&mut json, &path.to_string_lossy()).map_err(bad)?;
+            }
+            Value::Image(b) | Value::Audio(b) | Value::Video(b) | Value::Binary(b) => {
+                push_index(&mut json, "b", aside(Side::Bytes(buffer(b))))
+            }
+        }
+        json.push(b']');
+    }
+    json.extend_from_slice(b"]]");
+    // Valid UTF-8: serde_json writes only that, and the rows are a `String`.
+    let json = String::from_utf8(json).map_err(|e| err(ErrorKind::Internal, format!("envelope JSON: {e}")))?;
+    Ok(EnvelopeOut { json: JsString(json), side })
 }
 
 /// A table's rows as JSON text. Dictionary-encoded string columns (what apache-arrow in
