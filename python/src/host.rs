@@ -24,6 +24,7 @@ use pyo3::types::{PyBytes, PyTuple};
 use tokio::sync::oneshot;
 
 use crate::convert;
+use crate::lazy::Lazy;
 use crate::ops::Outcome;
 use crate::runtime::runtime;
 
@@ -34,10 +35,16 @@ pub(crate) enum Event {
     Call(Job),
 }
 
+/// A call that did not finish in its inline poll.
+enum Task {
+    Parked(Arc<Lazy>),
+    Running(tokio::task::AbortHandle),
+}
+
 struct State {
     events: VecDeque<Event>,
     wake_pending: bool,
-    tasks: HashMap<u64, tokio::task::AbortHandle>,
+    tasks: HashMap<u64, Task>,
     next_token: u64,
 }
 
@@ -135,12 +142,14 @@ impl HostInner {
         self.take_events()
     }
 
-    fn spawn(self: &Arc<Self>, fut: BoxFut) -> u64 {
-        let token = {
-            let mut st = lock(&self.state);
-            st.next_token += 1;
-            st.next_token
-        };
+    fn next_token(&self) -> u64 {
+        let mut st = lock(&self.state);
+        st.next_token += 1;
+        st.next_token
+    }
+
+    /// Runs call `token` on the runtime; its outcome arrives as an event.
+    pub(crate) fn run(self: &Arc<Self>, token: u64, fut: BoxFut) {
         let me = self.clone();
         let handle = runtime().spawn(async move {
             let outcome = fut.await;
@@ -148,14 +157,16 @@ impl HostInner {
         });
         let mut st = lock(&self.state);
         if !handle.is_finished() {
-            st.tasks.insert(token, handle.abort_handle());
+            st.tasks.insert(token, Task::Running(handle.abort_handle()));
         }
-        token
     }
 
     fn abort(&self, token: u64) {
-        if let Some(h) = lock(&self.state).tasks.remove(&token) {
-            h.abort();
+        let task = lock(&self.state).tasks.remove(&token);
+        match task {
+            Some(Task::Running(h)) => h.abort(),
+            Some(Task::Parked(lazy)) => lazy.cancel(),
+            None => {}
         }
     }
 }
@@ -266,7 +277,8 @@ fn event_to_py(py: Python<'_>, event: Event) -> PyResult<Py<PyAny>> {
 /// Starts an engine future for a Python call. It is polled once right here with the GIL
 /// released (`inline`): work that needs no I/O, such as building or decoding a direct-transport
 /// envelope, completes in that poll and its `Outcome` is returned at once. Otherwise the future
-/// continues on the runtime and the call's token is returned; the outcome arrives on `host`.
+/// continues on the runtime (once woken, see [`Lazy`]) and the call's token is returned; the
+/// outcome arrives on `host`.
 pub(crate) fn start(
     py: Python<'_>,
     host: &Host,
@@ -274,17 +286,22 @@ pub(crate) fn start(
     fut: impl Future<Output = Outcome> + Send + 'static,
 ) -> PyResult<Py<PyAny>> {
     let mut fut: BoxFut = Box::pin(fut);
+    let token = host.inner.next_token();
     if inline {
+        let lazy = Lazy::new(host.inner.clone(), token);
+        let waker = Waker::from(lazy.clone());
         let polled = py.detach(|| {
             let _guard = runtime().enter();
-            let mut cx = Context::from_waker(Waker::noop());
-            fut.as_mut().poll(&mut cx)
+            fut.as_mut().poll(&mut Context::from_waker(&waker))
         });
         if let Poll::Ready(outcome) = polled {
             return Ok(Py::new(py, outcome)?.into_any());
         }
+        lock(&host.inner.state).tasks.insert(token, Task::Parked(lazy.clone()));
+        lazy.park(fut);
+    } else {
+        host.inner.run(token, fut);
     }
-    let token = host.inner.spawn(fut);
     Ok(token.into_pyobject(py)?.into_any().unbind())
 }
 

@@ -6,9 +6,10 @@
 //! * The calling thread converts the arguments (with the GIL), then polls the engine's future
 //!   once with the GIL released. Most direct-transport work (building or decoding an envelope)
 //!   finishes in that poll, with no thread hop at all.
-//! * Otherwise the future moves to the one tokio runtime this module owns, and the call gets a
-//!   token. Its outcome is delivered through a [`host::Host`] queue that the *host* drains: the
-//!   asyncio event loop (woken through a socket it watches) or the thread blocked in a sync call.
+//! * Otherwise the call gets a token and its future is parked until what it waits for wakes it;
+//!   it then runs on the one tokio runtime this module owns (`lazy`). Its outcome is delivered
+//!   through a [`host::Host`] queue that the *host* drains: the asyncio event loop (woken
+//!   through a socket it watches) or the thread blocked in a sync call.
 //!   Tokio threads never take the GIL and never run Python code.
 //! * A send returns its envelope as soon as the connection has it, and its flush separately
 //!   (`Outcome.flushed`): the host converts the envelope to Python while it is being written.
@@ -19,6 +20,7 @@ mod convert;
 mod errors;
 mod handlers;
 mod host;
+mod lazy;
 mod ops;
 mod options;
 mod publish;
