@@ -57,7 +57,12 @@ function bigintReplacer(_key, v) {
   return n
 }
 
-/** JSON text of a value, or a clear InvalidArgument. */
+function place(where) {
+  return typeof where === 'function' ? where() : where
+}
+
+/** JSON text of a value, or a clear InvalidArgument naming `where` (a string, or a function
+ *  that makes it). */
 function jsonText(value, where) {
   let text
   try {
@@ -66,14 +71,15 @@ function jsonText(value, where) {
     try {
       text = JSON.stringify(value, bigintReplacer)
     } catch (e2) {
-      throw invalid(`${where}: the value is not JSON-serializable: ${e2.message || e.message}`)
+      throw invalid(`${place(where)}: the value is not JSON-serializable: ${e2.message || e.message}`)
     }
   }
-  if (text === undefined) throw invalid(`${where}: the value is not JSON-serializable (got ${describe(value)})`)
+  if (text === undefined) throw invalid(`${place(where)}: the value is not JSON-serializable (got ${describe(value)})`)
   return text
 }
 
-/** `[[dataname, value, type], ...]` into the addon's payload objects. */
+/** `[[dataname, value, type], ...]` into the addon's payloads, each
+ *  `[dataname, type, text, json, bytes, path]` with exactly one of the last four set. */
 function toNativePayloads(data) {
   if (!Array.isArray(data)) {
     throw invalid(`data must be an array of [dataname, value, type] items, got ${describe(data)}`)
@@ -86,49 +92,50 @@ function toNativePayloads(data) {
     }
     const [dataname, value, type] = item
     if (typeof dataname !== 'string') throw invalid(`data[${i}]: dataname must be a string, got ${describe(dataname)}`)
-    const where = `data[${i}] (${JSON.stringify(dataname)})`
-    if (typeof type !== 'string') throw invalid(`${where}: type must be a string, got ${describe(type)}`)
+    // Only error messages need it: made on demand, off the path of every call.
+    const where = () => `data[${i}] (${JSON.stringify(dataname)})`
+    if (typeof type !== 'string') throw invalid(`${where()}: type must be a string, got ${describe(type)}`)
     if (!TYPE_SET.has(type)) {
       throw new NATSBridgeError(
         'UnknownPayloadType',
-        `${where}: unknown payload type ${JSON.stringify(type)}; expected one of ${TYPES.join(', ')}`,
+        `${where()}: unknown payload type ${JSON.stringify(type)}; expected one of ${TYPES.join(', ')}`,
       )
     }
-    const p = { dataname, payload_type: type }
+    const p = [dataname, type, undefined, undefined, undefined, undefined]
     if (type === 'text') {
-      if (typeof value !== 'string') throw invalid(`${where}: a text payload must be a string, got ${describe(value)}`)
-      p.text = value
+      if (typeof value !== 'string') throw invalid(`${where()}: a text payload must be a string, got ${describe(value)}`)
+      p[2] = value
     } else if (type === 'dictionary') {
-      p.json = jsonText(value, where)
+      p[3] = jsonText(value, where)
     } else if (type === 'table') {
       if (Array.isArray(value)) {
         for (let r = 0; r < value.length; r++) {
           const row = value[r]
           if (row === null || typeof row !== 'object' || Array.isArray(row) || ArrayBuffer.isView(row)) {
-            throw invalid(`${where}: table row ${r} must be an object of column values, got ${describe(row)}`)
+            throw invalid(`${where()}: table row ${r} must be an object of column values, got ${describe(row)}`)
           }
         }
-        p.json = jsonText(value, where)
+        p[3] = jsonText(value, where)
       } else if (isArrowTable(value)) {
-        p.bytes = asBuffer(arrow().tableToIPC(value, 'stream'))
+        p[4] = asBuffer(arrow().tableToIPC(value, 'stream'))
       } else if (isFileRef(value)) {
-        p.path = value.path
+        p[5] = value.path
       } else {
         const bytes = asBuffer(value)
         if (!bytes) {
           throw invalid(
-            `${where}: a table must be an array of row objects, an apache-arrow Table or Arrow IPC bytes, got ${describe(value)}`,
+            `${where()}: a table must be an array of row objects, an apache-arrow Table or Arrow IPC bytes, got ${describe(value)}`,
           )
         }
-        p.bytes = bytes
+        p[4] = bytes
       }
     } else {
       if (isFileRef(value)) {
-        p.path = value.path
+        p[5] = value.path
       } else {
         const bytes = asBuffer(value)
-        if (!bytes) throw invalid(`${where}: ${type} data must be a Uint8Array, Buffer or ArrayBuffer, got ${describe(value)}`)
-        p.bytes = bytes
+        if (!bytes) throw invalid(`${where()}: ${type} data must be a Uint8Array, Buffer or ArrayBuffer, got ${describe(value)}`)
+        p[4] = bytes
       }
     }
     out[i] = p

@@ -9,6 +9,8 @@ use crate::error::{argument, err};
 use crate::jsstring::SharedText;
 
 /// One payload as the JS layer hands it over: exactly one of `text`, `json`, `bytes`, `path`.
+/// It arrives as the array `[dataname, payload_type, text, json, bytes, path]`: read by index,
+/// with no property name to make and look up for each field.
 pub struct PayloadIn {
     pub dataname: Option<String>,
     pub payload_type: Option<String>,
@@ -21,14 +23,31 @@ pub struct PayloadIn {
     pub path: Option<String>,
 }
 
-crate::js::from_js_object!(PayloadIn {
-    dataname: "dataname",
-    payload_type: "payload_type",
-    text: "text",
-    json: "json",
-    bytes: "bytes",
-    path: "path",
-});
+impl FromNapiValue for PayloadIn {
+    unsafe fn from_napi_value(env: napi::sys::napi_env, value: napi::sys::napi_value) -> Result<Self> {
+        // SAFETY: called by napi with a value of this env.
+        let a = unsafe { Array::from_napi_value(env, value)? };
+        Ok(PayloadIn {
+            dataname: a.get::<Option<String>>(0)?.flatten(),
+            payload_type: a.get::<Option<String>>(1)?.flatten(),
+            text: a.get::<Option<String>>(2)?.flatten(),
+            json: a.get::<Option<String>>(3)?.flatten(),
+            bytes: a.get::<Option<Buffer>>(4)?.flatten(),
+            path: a.get::<Option<String>>(5)?.flatten(),
+        })
+    }
+}
+
+impl TypeName for PayloadIn {
+    fn type_name() -> &'static str {
+        "PayloadIn"
+    }
+    fn value_type() -> napi::ValueType {
+        napi::ValueType::Object
+    }
+}
+
+impl ValidateNapiValue for PayloadIn {}
 
 fn bad_table(name: &str, e: natsbridge::Error) -> natsbridge::Error {
     argument(format!("payload {name:?}: {}", e.message()))
