@@ -121,7 +121,8 @@ async def smartsend(
 
     Types and values: ``"text"`` str; ``"dictionary"`` dict or list (JSON); ``"table"``
     pandas.DataFrame, pyarrow.Table or pyarrow.RecordBatch (Arrow IPC); ``"image"``,
-    ``"audio"``, ``"video"``, ``"binary"`` bytes, bytearray or memoryview.
+    ``"audio"``, ``"video"``, ``"binary"`` bytes, bytearray, memoryview, or a path
+    (``os.PathLike``, e.g. ``pathlib.Path``) to a file, streamed from disk when it goes by link.
 
     Each payload of at least ``size_threshold`` serialized bytes is uploaded with
     ``fileserver_upload_handler`` to ``fileserver_url`` and only its URL travels ("link");

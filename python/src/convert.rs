@@ -133,8 +133,16 @@ fn extract_value(py: Python<'_>, v: &Bound<'_, PyAny>, t: PayloadType, keep: &mu
             Ok(Value::Table(table))
         }
         raw => {
+            if v.hasattr("__fspath__").unwrap_or(false) {
+                // A file: streamed from disk when it goes by link, never held whole in memory.
+                let path = v.extract::<std::path::PathBuf>().map_err(|e| e.to_string())?;
+                return Ok(Value::File { payload_type: raw, path });
+            }
             let bytes = extract_bytes(v).ok_or_else(|| {
-                format!("a {raw} payload must be bytes, bytearray or memoryview, got {}", type_name(v))
+                format!(
+                    "a {raw} payload must be bytes, bytearray, memoryview or a path (os.PathLike), got {}",
+                    type_name(v)
+                )
             })?;
             Value::from_bytes(raw, bytes).map_err(|e| e.message().to_owned())
         }

@@ -159,6 +159,21 @@ async def test_connection_errors() -> None:
         sync.smartsend("s", [("a", "b", "text")], broker_url=dead_url("nats"))
 
 
+async def test_path_payloads_are_read_from_files(fileserver: str, tmp_path: Any) -> None:
+    big, small = tmp_path / "big.bin", tmp_path / "small.png"
+    big.write_bytes(bytes(range(256)) * 4_000)  # 1_024_000 bytes: by link, streamed from the file
+    small.write_bytes(b"\x89PNG tiny")
+    payloads = [("big", big, "binary"), ("small", small, "image")]
+    env, js = await natsbridge.smartsend("s", payloads, fileserver_url=fileserver, is_publish=False)
+    assert [p["transport"] for p in env["payloads"]] == ["link", "direct"]
+    got = await natsbridge.smartreceive(js)
+    assert got["payloads"] == [("big", big.read_bytes(), "binary"), ("small", small.read_bytes(), "image")]
+    with pytest.raises(natsbridge.NATSBridgeError, match="cannot read payload file"):
+        await natsbridge.smartsend("s", [("x", tmp_path / "missing", "binary")], is_publish=False)
+    with pytest.raises(natsbridge.NATSBridgeError, match="os.PathLike"):
+        await natsbridge.smartsend("s", [("x", 42, "binary")], is_publish=False)
+
+
 async def test_save_dir_streams_link_payloads_to_files(fileserver: str, tmp_path: Any) -> None:
     blob = b"\x0a" * 1_100_000
     _, js = await natsbridge.smartsend("s", [("big.bin", blob, "binary")], fileserver_url=fileserver, is_publish=False)
