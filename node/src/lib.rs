@@ -1,6 +1,6 @@
 //! The Node.js addon of NATSBridge: the engine (crate `natsbridge`) compiled into a napi-rs
 //! module. Every call returns a Promise and runs on the engine's tokio runtime; the event loop
-//! is never blocked. Engine errors become JS errors with a stable `code`; a panic becomes a JS
+//! is never blocked (a small request or reply is built on the JS thread, see `inline`). Engine errors become JS errors with a stable `code`; a panic becomes a JS
 //! error too (code `Internal`), never an abort. The seed's JavaScript API (tuples, apache-arrow,
 //! nats.js interop) is the small JS layer in `lib/` over these functions.
 
