@@ -315,15 +315,12 @@ function receivedEnvelope(n, tableFormat) {
   return env
 }
 
-/** Below this many characters the whole envelope JSON is parsed at once (it is the header
- *  fields then `payloads`): cheaper than a lazy property, which makes V8 rebuild the object. */
-const EAGER_JSON = 16 * 1024
-
-/** The seed's `env` of a sent envelope; the `payloads` of a large one are parsed from the JSON on
- *  first use. */
+/** The seed's `env` of a sent envelope. A small one comes without `header`: its whole JSON (the
+ *  header fields, then `payloads`) is parsed at once, cheaper than a lazy property, which makes V8
+ *  rebuild the object. The `payloads` of a large one are parsed from the JSON on first use. */
 function sentEnvelope(n) {
   const json = n.json
-  if (json.length <= EAGER_JSON) return JSON.parse(json)
+  if (n.header === undefined) return JSON.parse(json)
   const env = JSON.parse(n.header)
   let payloads
   Object.defineProperty(env, 'payloads', {

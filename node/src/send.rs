@@ -99,8 +99,8 @@ pub struct SentOut {
     pub json: SharedText,
     /// Also give the same text as bytes (to publish through a nats.js connection), sharing memory.
     pub want_bytes: bool,
-    /// The 13 header fields as JSON.
-    pub header: String,
+    /// The 13 header fields as JSON, for a large envelope only: JS parses a small one whole.
+    pub header: Option<String>,
 }
 
 impl ToNapiValue for SentOut {
@@ -113,14 +113,26 @@ impl ToNapiValue for SentOut {
             if val.want_bytes {
                 obj.set("bytes", Unknown::from_raw_unchecked(env, val.json.buffer(env)?))?;
             }
-            obj.set("header", val.header)?;
+            if let Some(header) = val.header {
+                obj.set("header", header)?;
+            }
         }
         Ok(obj.raw())
     }
 }
 
+/// Envelopes up to this many bytes of JSON reach JS without a separate header: parsing the
+/// whole JSON is cheaper there than a lazily parsed `payloads`.
+const WHOLE_JSON_MAX: usize = 16 * 1024;
+
 pub fn sent_out(sent: Sent, want_bytes: bool) -> natsbridge::Result<SentOut> {
-    let header = serde_json::to_string(&sent.envelope.header)
-        .map_err(|e| err(ErrorKind::Internal, format!("cannot write the header as JSON: {e}")))?;
+    let header = if sent.json.len() <= WHOLE_JSON_MAX {
+        None
+    } else {
+        Some(
+            serde_json::to_string(&sent.envelope.header)
+                .map_err(|e| err(ErrorKind::Internal, format!("cannot write the header as JSON: {e}")))?,
+        )
+    };
     Ok(SentOut { json: SharedText(std::sync::Arc::new(sent.json)), want_bytes, header })
 }
