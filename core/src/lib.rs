@@ -28,6 +28,7 @@ mod inbox;
 mod jetstream;
 mod options;
 mod outgoing;
+pub mod parked;
 mod payload;
 mod receive;
 mod send;

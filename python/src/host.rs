@@ -13,7 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -24,9 +24,9 @@ use pyo3::types::{PyBytes, PyTuple};
 use tokio::sync::oneshot;
 
 use crate::convert;
-use crate::lazy::Lazy;
 use crate::ops::Outcome;
 use crate::runtime::runtime;
+use natsbridge::parked::Parked;
 
 pub(crate) type BoxFut = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
 
@@ -37,7 +37,7 @@ pub(crate) enum Event {
 
 /// A call that did not finish in its inline poll.
 enum Task {
-    Parked(Arc<Lazy>),
+    Parked(Arc<Parked<BoxFut>>),
     Running(tokio::task::AbortHandle),
 }
 
@@ -165,7 +165,7 @@ impl HostInner {
         let task = lock(&self.state).tasks.remove(&token);
         match task {
             Some(Task::Running(h)) => h.abort(),
-            Some(Task::Parked(lazy)) => lazy.cancel(),
+            Some(Task::Parked(parked)) => parked.cancel(),
             None => {}
         }
     }
@@ -277,7 +277,7 @@ fn event_to_py(py: Python<'_>, event: Event) -> PyResult<Py<PyAny>> {
 /// Starts an engine future for a Python call. It is polled once right here with the GIL
 /// released (`inline`): work that needs no I/O, such as building or decoding a direct-transport
 /// envelope, completes in that poll and its `Outcome` is returned at once. Otherwise the future
-/// continues on the runtime (once woken, see [`Lazy`]) and the call's token is returned; the
+/// continues on the runtime (once woken, see [`Parked`]) and the call's token is returned; the
 /// outcome arrives on `host`.
 pub(crate) fn start(
     py: Python<'_>,
@@ -288,8 +288,9 @@ pub(crate) fn start(
     let mut fut: BoxFut = Box::pin(fut);
     let token = host.inner.next_token();
     if inline {
-        let lazy = Lazy::new(host.inner.clone(), token);
-        let waker = Waker::from(lazy.clone());
+        let inner = host.inner.clone();
+        let parked = Parked::new(move |fut: BoxFut| inner.run(token, fut));
+        let waker = parked.waker();
         let polled = py.detach(|| {
             let _guard = runtime().enter();
             fut.as_mut().poll(&mut Context::from_waker(&waker))
@@ -297,8 +298,8 @@ pub(crate) fn start(
         if let Poll::Ready(outcome) = polled {
             return Ok(Py::new(py, outcome)?.into_any());
         }
-        lock(&host.inner.state).tasks.insert(token, Task::Parked(lazy.clone()));
-        lazy.park(fut);
+        lock(&host.inner.state).tasks.insert(token, Task::Parked(parked.clone()));
+        parked.park(fut);
     } else {
         host.inner.run(token, fut);
     }

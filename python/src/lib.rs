@@ -7,7 +7,7 @@
 //!   once with the GIL released. Most direct-transport work (building or decoding an envelope)
 //!   finishes in that poll, with no thread hop at all.
 //! * Otherwise the call gets a token and its future is parked until what it waits for wakes it;
-//!   it then runs on the one tokio runtime this module owns (`lazy`). Its outcome is delivered
+//!   it then runs on the one tokio runtime this module owns (`natsbridge::parked`). Its outcome is delivered
 //!   through a [`host::Host`] queue that the *host* drains: the asyncio event loop (woken
 //!   through a socket it watches) or the thread blocked in a sync call.
 //!   Tokio threads never take the GIL and never run Python code.
@@ -20,7 +20,6 @@ mod convert;
 mod errors;
 mod handlers;
 mod host;
-mod lazy;
 mod ops;
 mod options;
 mod publish;
