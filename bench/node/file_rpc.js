@@ -78,10 +78,16 @@ async function plainDownload(url, to) {
   await pipeline(res, fs.createWriteStream(to, { highWaterMark: MiB }))
 }
 
+/** Writes back what earlier steps left dirty, so that neither run pays for the other's write-back. */
+function settle() {
+  require('node:child_process').execFileSync('sync')
+}
+
 /** One transfer each way; sender and receiver are in this process. */
 async function benchFile(NATSBridge, natsUrl, files, tmp, size) {
   const src = path.join(tmp, 'big.bin')
   writeFile(src, size)
+  settle()
   let t = process.hrtime.bigint()
   await plainDownload(await plainUpload(files, src), path.join(tmp, 'plain.out'))
   const httpS = Number(process.hrtime.bigint() - t) / 1e9
@@ -96,6 +102,7 @@ async function benchFile(NATSBridge, natsUrl, files, tmp, size) {
   global.gc?.()
   const idle = rss().now
   resetPeak()
+  settle()
   t = process.hrtime.bigint()
   const next = sub.next()
   await sender.smartsend('bench.big', [['big', { path: src }, 'binary']], { fileserver_url: files })

@@ -107,6 +107,7 @@ async def bench_file(nats_url: str, fileserver: str, tmp: Path, size: int) -> Di
     """One transfer each way; the sender and the receiver are in this process."""
     src = tmp / "big.bin"
     write_file(src, size)
+    os.sync()  # neither run pays for write-back left by an earlier step
     t = time.perf_counter()
     url_path = plain_upload(fileserver, src)
     plain_download(fileserver, url_path, tmp / "plain.out")
@@ -123,6 +124,7 @@ async def bench_file(nats_url: str, fileserver: str, tmp: Path, size: int) -> Di
         sub = await receiver.subscribe("bench.big")
         idle, _ = rss()
         reset_peak()
+        os.sync()
         t = time.perf_counter()
         # Without file payloads in the binding, the sender has to hold the file's bytes.
         value: Any = src if from_file else src.read_bytes()

@@ -24,6 +24,12 @@ fn rss() -> (u64, u64) {
 }
 
 /// Resets the peak RSS counter, so the next reading covers only what follows.
+/// Writes back what earlier steps left dirty (the source file, the other run's copies), so that
+/// neither run pays for the other's write-back.
+fn settle() {
+    let _ = std::process::Command::new("sync").status();
+}
+
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
@@ -52,6 +58,7 @@ pub async fn run(client: &Client, fileserver: &str, size: u64) -> BigResult {
     write_file(&src, size);
 
     // Plain HTTP: the same Plik calls, no NATS, no envelope, no digest.
+    settle();
     let t = Instant::now();
     let url = plain_upload(fileserver, &src).await;
     plain_download(&url, &dir.path().join("plain.out")).await;
@@ -63,6 +70,7 @@ pub async fn run(client: &Client, fileserver: &str, size: u64) -> BigResult {
     let receive = ReceiveOptions { save_dir: Some(dir.path().join("saved")), ..Default::default() };
     let mut sub = client.subscribe("bench.big", receive).await.unwrap();
     let opts = SendOptions { fileserver_url: fileserver.to_owned(), ..Default::default() };
+    settle();
     let t = Instant::now();
     client.smartsend("bench.big", vec![Payload::file("big", PayloadType::Binary, &src)], &opts).await.unwrap();
     let env = sub.next().await.unwrap().unwrap();
