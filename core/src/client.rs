@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use async_nats::ServerAddr;
 use bytes::Bytes;
+use futures::future::BoxFuture;
 
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, SentEnvelope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::inbox::Inbox;
 use crate::options::{ConnectOptions, ReceiveOptions, SendOptions, DEFAULT_MAX_PAYLOAD};
@@ -134,6 +135,25 @@ impl Client {
             sent.json = self.publish_owned(subject, sent.json, None).await?;
         }
         Ok(sent)
+    }
+
+    /// `smartsend` that returns as soon as the connection has the envelope, with its flush still
+    /// to await and the JSON shared with the message being written: a binding converts the
+    /// result for its language while the envelope goes out. Always publishes.
+    pub async fn smartsend_unflushed(
+        &self,
+        subject: &str,
+        payloads: Vec<Payload>,
+        opts: &SendOptions,
+    ) -> Result<(SentEnvelope, Arc<String>, BoxFuture<'static, Result<()>>)> {
+        let sent = self.build(subject, payloads, opts).await?;
+        let out = Outgoing::new(sent.json);
+        self.nats
+            .publish(subject.to_owned(), out.payload())
+            .await
+            .map_err(|e| Error::new(ErrorKind::Publish, format!("publish failed: {e}")))?;
+        let client = self.clone();
+        Ok((sent.envelope, out.shared(), Box::pin(async move { client.flush().await })))
     }
 
     pub(crate) async fn build(&self, subject: &str, payloads: Vec<Payload>, opts: &SendOptions) -> Result<Sent> {

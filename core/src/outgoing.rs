@@ -25,6 +25,11 @@ impl Outgoing {
         Bytes::from_owner(Shared(self.0.clone()))
     }
 
+    /// The JSON, shared with the message while the connection writes it.
+    pub(crate) fn shared(&self) -> Arc<String> {
+        self.0.clone()
+    }
+
     /// The JSON back: free once the connection has written and dropped the payload (after a
     /// flush or an ack), a copy only if it still holds it.
     pub(crate) fn into_string(self) -> String {

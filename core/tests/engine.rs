@@ -361,6 +361,27 @@ async fn subscription_survives_bad_messages() {
 }
 
 #[tokio::test]
+async fn unflushed_send_shares_the_json_it_publishes() {
+    let nats = NatsServer::start();
+    let client = connect(&nats).await;
+    let mut sub = client.subscribe("unflushed", ReceiveOptions::default()).await.unwrap();
+    let mut raw = client.nats().subscribe("unflushed").await.unwrap();
+    client.flush().await.unwrap();
+    let data = Bytes::from(vec![7u8; 300_000]);
+    let (envelope, json, flush) = client
+        .smartsend_unflushed("unflushed", vec![Payload::binary("b", data.clone())], &SendOptions::default())
+        .await
+        .unwrap();
+    flush.await.unwrap();
+    assert_eq!(futures::StreamExt::next(&mut raw).await.unwrap().payload, json.as_bytes());
+    let got = sub.next().await.unwrap().unwrap();
+    assert_eq!(got.header.msg_id, envelope.header.msg_id);
+    assert_eq!(got.payloads[0].value, Value::Binary(data));
+    let err = client.smartsend_unflushed("bad subject", vec![], &SendOptions::default()).await.err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+}
+
+#[tokio::test]
 async fn build_without_publishing_and_bad_arguments() {
     let opts = SendOptions { is_publish: false, broker_url: "nats://127.0.0.1:1".into(), ..Default::default() };
     let sent = natsbridge::smartsend("any.subject", vec![Payload::text("t", "hi")], &opts).await.unwrap();
