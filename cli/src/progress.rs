@@ -1,5 +1,6 @@
 //! Progress display for large uploads and downloads, on a terminal only.
 
+use std::future::Future;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +8,9 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use natsbridge::store::{ByteStream, DownloadRequest, Downloader, HttpFetcher, PlikUploader, UploadBody, Uploader};
+use natsbridge::store::{
+    ByteStream, DownloadRequest, Downloader, HttpFetcher, PlikUploader, Stored, UploadBody, Uploader,
+};
 
 /// Smaller transfers finish before a bar would be worth drawing.
 const SHOW_FROM: u64 = 4 * 1024 * 1024;
@@ -33,19 +36,33 @@ impl Uploader for ProgressUploader {
         dataname: &'a str,
         body: UploadBody,
     ) -> BoxFuture<'a, natsbridge::Result<String>> {
-        Box::pin(async move {
-            let spinner = wanted(body.len()).then(|| {
-                let s = ProgressBar::new_spinner().with_message(format!("uploading {dataname} ({} bytes)", body.len()));
-                s.enable_steady_tick(Duration::from_millis(120));
-                s
-            });
-            let result = PlikUploader.upload(fileserver_url, dataname, body).await;
-            if let Some(s) = spinner {
-                s.finish_and_clear();
-            }
-            result
-        })
+        let len = body.len();
+        Box::pin(spinning(dataname, len, PlikUploader.upload(fileserver_url, dataname, body)))
     }
+
+    fn upload_hashed<'a>(
+        &'a self,
+        fileserver_url: &'a str,
+        dataname: &'a str,
+        body: UploadBody,
+    ) -> BoxFuture<'a, natsbridge::Result<Stored>> {
+        let len = body.len();
+        Box::pin(spinning(dataname, len, PlikUploader.upload_hashed(fileserver_url, dataname, body)))
+    }
+}
+
+/// Runs an upload with a spinner on the terminal while it lasts.
+async fn spinning<T>(dataname: &str, len: u64, upload: impl Future<Output = T>) -> T {
+    let spinner = wanted(len).then(|| {
+        let s = ProgressBar::new_spinner().with_message(format!("uploading {dataname} ({len} bytes)"));
+        s.enable_steady_tick(Duration::from_millis(120));
+        s
+    });
+    let result = upload.await;
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    result
 }
 
 struct ProgressDownloader;

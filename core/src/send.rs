@@ -1,16 +1,13 @@
 //! Building an envelope: serialize each payload, choose its transport so that the envelope fits
 //! the server's `max_payload`, upload the link ones, and write the JSON.
 
-use sha2::{Digest, Sha256};
-use tokio::io::AsyncReadExt;
-
 use crate::b64;
 use crate::codec;
 use crate::envelope::{new_id, timestamp_now, Header, SentData, SentEnvelope, SentPayload};
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::SendOptions;
 use crate::payload::{Payload, PayloadType, Value};
-use crate::store::UploadBody;
+use crate::store::{Stored, UploadBody};
 
 /// An envelope ready to publish: the envelope and its JSON text (the seed's `(env, env_json_str)`).
 #[derive(Debug, Clone, PartialEq)]
@@ -25,13 +22,8 @@ struct Prepared {
     dataname: String,
     payload_type: PayloadType,
     body: UploadBody,
-    link: Option<Uploaded>,
+    link: Option<Stored>,
     to_link: bool,
-}
-
-struct Uploaded {
-    url: String,
-    sha256: String,
 }
 
 /// Room kept for a URL not yet known: the store's base URL plus ids and a file name.
@@ -160,39 +152,11 @@ fn data_len(p: &Prepared, opts: &SendOptions) -> usize {
 async fn upload_pending(prepared: &mut [Prepared], opts: &SendOptions) -> Result<()> {
     let pending = prepared.iter_mut().filter(|p| p.to_link && p.link.is_none());
     let uploads = pending.map(|p| async move {
-        let (url, sha256) =
-            tokio::try_join!(opts.uploader.upload(&opts.fileserver_url, &p.dataname, p.body.clone()), digest(&p.body))?;
-        p.link = Some(Uploaded { url, sha256 });
+        p.link = Some(opts.uploader.upload_hashed(&opts.fileserver_url, &p.dataname, p.body.clone()).await?);
         Ok::<_, Error>(())
     });
     futures::future::try_join_all(uploads).await?;
     Ok(())
-}
-
-/// Hex SHA-256 of a body, computed off the async threads (alongside its upload).
-async fn digest(body: &UploadBody) -> Result<String> {
-    match body {
-        UploadBody::Bytes(b) => {
-            let b = b.clone();
-            tokio::task::spawn_blocking(move || hex::encode(Sha256::digest(&b)))
-                .await
-                .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
-        }
-        UploadBody::File { path, .. } => {
-            let io = |e| Error::io(&format!("cannot read {}", path.display()), e);
-            let mut file = tokio::fs::File::open(path).await.map_err(io)?;
-            let mut hasher = Sha256::new();
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = file.read(&mut buf).await.map_err(io)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-            }
-            Ok(hex::encode(hasher.finalize()))
-        }
-    }
 }
 
 fn finish(header: Header, prepared: &[Prepared]) -> Result<Sent> {

@@ -23,13 +23,13 @@ fn rss() -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// Resets the peak RSS counter, so the next reading covers only what follows.
 /// Writes back what earlier steps left dirty (the source file, the other run's copies), so that
 /// neither run pays for the other's write-back.
 fn settle() {
     let _ = std::process::Command::new("sync").status();
 }
 
+/// Resets the peak RSS counter, so the next reading covers only what follows.
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
@@ -52,33 +52,43 @@ fn write_file(path: &Path, size: u64) {
     f.flush().unwrap();
 }
 
-pub async fn run(client: &Client, fileserver: &str, size: u64) -> BigResult {
+/// Median times over `rounds` interleaved pairs (plain HTTP, then the engine), so one stall of the
+/// shared machine does not decide the row; the peak RSS is the largest of the engine's rounds.
+pub async fn run(client: &Client, fileserver: &str, size: u64, rounds: usize) -> BigResult {
     let dir = tempfile::tempdir_in(std::env::var("BENCH_TMP").unwrap_or_else(|_| "/tmp".into())).unwrap();
     let src = dir.path().join("big.bin");
     write_file(&src, size);
-
-    // Plain HTTP: the same Plik calls, no NATS, no envelope, no digest.
-    settle();
-    let t = Instant::now();
-    let url = plain_upload(fileserver, &src).await;
-    plain_download(&url, &dir.path().join("plain.out")).await;
-    let http = t.elapsed();
-    std::fs::remove_file(dir.path().join("plain.out")).unwrap();
-
-    let (idle_rss, _) = rss();
-    reset_peak();
     let receive = ReceiveOptions { save_dir: Some(dir.path().join("saved")), ..Default::default() };
     let mut sub = client.subscribe("bench.big", receive).await.unwrap();
     let opts = SendOptions { fileserver_url: fileserver.to_owned(), ..Default::default() };
-    settle();
-    let t = Instant::now();
-    client.smartsend("bench.big", vec![Payload::file("big", PayloadType::Binary, &src)], &opts).await.unwrap();
-    let env = sub.next().await.unwrap().unwrap();
-    let engine = t.elapsed();
-    let (_, peak_rss) = rss();
-    let Value::File { path, .. } = &env.payloads[0].value else { panic!("expected a saved file") };
-    assert_eq!(std::fs::metadata(path).unwrap().len(), size);
-    BigResult { size, engine, http, idle_rss, peak_rss }
+    let (mut engine, mut http) = (Vec::new(), Vec::new());
+    let (mut idle_rss, mut peak_rss) = (0u64, 0u64);
+    for _ in 0..rounds {
+        // Plain HTTP: the same Plik calls, no NATS, no envelope, no digest.
+        let plain_out = dir.path().join("plain.out");
+        settle();
+        let t = Instant::now();
+        let url = plain_upload(fileserver, &src).await;
+        plain_download(&url, &plain_out).await;
+        http.push(t.elapsed());
+        std::fs::remove_file(plain_out).unwrap();
+
+        settle();
+        let (idle, _) = rss();
+        reset_peak();
+        let t = Instant::now();
+        client.smartsend("bench.big", vec![Payload::file("big", PayloadType::Binary, &src)], &opts).await.unwrap();
+        let env = sub.next().await.unwrap().unwrap();
+        engine.push(t.elapsed());
+        let (_, peak) = rss();
+        if peak.saturating_sub(idle) >= peak_rss.saturating_sub(idle_rss) {
+            (idle_rss, peak_rss) = (idle, peak);
+        }
+        let Value::File { path, .. } = &env.payloads[0].value else { panic!("expected a saved file") };
+        assert_eq!(std::fs::metadata(path).unwrap().len(), size);
+        std::fs::remove_file(path).unwrap();
+    }
+    BigResult { size, engine: crate::median(engine), http: crate::median(http), idle_rss, peak_rss }
 }
 
 pub fn http() -> reqwest::Client {

@@ -138,7 +138,7 @@ async fn main() {
     }
 
     let big_size: u64 = if quick { 64 << 20 } else { 1 << 30 };
-    let b = big::run(&client, &files.url(), big_size).await;
+    let b = big::run(&client, &files.url(), big_size, 3).await;
     let mib = |x: u64| x as f64 / (1 << 20) as f64;
     let file_mbps = |d: Duration| b.size as f64 / d.as_secs_f64() / 1e6;
     println!();

@@ -4,6 +4,8 @@
 //! every link payload it receives. The defaults speak the Plik subset ([`PlikUploader`]) and plain
 //! HTTP GET with backoff ([`HttpFetcher`]); users and bindings plug in their own.
 
+mod chunks;
+mod digest;
 mod fetch;
 mod http;
 mod plik;
@@ -52,6 +54,21 @@ impl UploadBody {
                 .map_err(|e| Error::io(&format!("cannot read {}", path.display()), e)),
         }
     }
+
+    /// The body as a stream of chunks; a file is opened now and read on a thread of its own.
+    pub async fn into_stream(self) -> Result<ByteStream> {
+        match self {
+            UploadBody::Bytes(b) => Ok(Box::pin(futures::stream::once(async { Ok(b) }))),
+            UploadBody::File { path, .. } => chunks::read_file(path),
+        }
+    }
+}
+
+/// Where an upload went, and the hex SHA-256 of the bytes uploaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub url: String,
+    pub sha256: String,
 }
 
 /// Uploads a payload's serialized bytes and returns the URL they can be fetched from.
@@ -62,6 +79,22 @@ pub trait Uploader: Send + Sync {
         dataname: &'a str,
         body: UploadBody,
     ) -> BoxFuture<'a, Result<String>>;
+
+    /// Uploads and hashes the body; the engine calls this one. The default hashes beside
+    /// [`upload`](Uploader::upload), reading a file body a second time; an uploader that streams
+    /// the body can hash the chunks it sends instead (as [`PlikUploader`] does).
+    fn upload_hashed<'a>(
+        &'a self,
+        fileserver_url: &'a str,
+        dataname: &'a str,
+        body: UploadBody,
+    ) -> BoxFuture<'a, Result<Stored>> {
+        Box::pin(async move {
+            let sha256 = async { digest::of_stream(body.clone().into_stream().await?).await };
+            let (url, sha256) = futures::try_join!(self.upload(fileserver_url, dataname, body.clone()), sha256)?;
+            Ok(Stored { url, sha256 })
+        })
+    }
 }
 
 /// A stream of downloaded bytes.

@@ -4,7 +4,7 @@ use futures::future::BoxFuture;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
-use super::{http, UploadBody, Uploader};
+use super::{digest, http, ByteStream, Stored, UploadBody, Uploader};
 use crate::error::{Error, ErrorKind, Result};
 
 /// What `plik_oneshot_upload` returns, as the seed's handler does.
@@ -29,6 +29,22 @@ impl Uploader for PlikUploader {
     ) -> BoxFuture<'a, Result<String>> {
         Box::pin(async move { Ok(plik_oneshot_upload(fileserver_url, dataname, body).await?.url) })
     }
+
+    /// Hashes the chunks as they are sent: a file is read once.
+    fn upload_hashed<'a>(
+        &'a self,
+        fileserver_url: &'a str,
+        dataname: &'a str,
+        body: UploadBody,
+    ) -> BoxFuture<'a, Result<Stored>> {
+        Box::pin(async move {
+            let len = body.len();
+            let sha256 = digest::start();
+            let chunks = sha256.tee(body.into_stream().await?);
+            let url = oneshot(fileserver_url, dataname, len, chunks).await?.url;
+            Ok(Stored { url, sha256: sha256.finish().await? })
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -48,6 +64,11 @@ struct FileCreated {
 /// Creates a one-shot upload, sends the bytes as multipart field `file`, and returns the URL
 /// `{fileserver_url}/file/{uploadId}/{fileId}/{fileName}`.
 pub async fn plik_oneshot_upload(fileserver_url: &str, dataname: &str, body: UploadBody) -> Result<PlikUpload> {
+    let len = body.len();
+    oneshot(fileserver_url, dataname, len, body.into_stream().await?).await
+}
+
+async fn oneshot(fileserver_url: &str, dataname: &str, len: u64, chunks: ByteStream) -> Result<PlikUpload> {
     let base = fileserver_url.trim_end_matches('/');
     if !(base.starts_with("http://") || base.starts_with("https://")) {
         return Err(Error::argument(format!("fileserver_url {fileserver_url:?} must be an http:// or https:// URL")));
@@ -67,21 +88,10 @@ pub async fn plik_oneshot_upload(fileserver_url: &str, dataname: &str, body: Upl
         .map_err(unreachable)?;
     let created: UploadCreated = json_or_error(resp, "creating an upload").await?;
 
-    let len = body.len();
-    let file_name = file_name_for(dataname);
-    let part = match body {
-        UploadBody::Bytes(b) => Part::stream_with_length(reqwest::Body::from(b), len),
-        UploadBody::File { path, .. } => {
-            let file = tokio::fs::File::open(&path)
-                .await
-                .map_err(|e| Error::io(&format!("cannot open {}", path.display()), e))?;
-            let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
-            Part::stream_with_length(reqwest::Body::wrap_stream(stream), len)
-        }
-    }
-    .file_name(file_name)
-    .mime_str("application/octet-stream")
-    .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+    let part = Part::stream_with_length(reqwest::Body::wrap_stream(chunks), len)
+        .file_name(file_name_for(dataname))
+        .mime_str("application/octet-stream")
+        .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
     let resp = client
         .post(format!("{base}/file/{}", created.id))
         .header("X-UploadToken", &created.upload_token)

@@ -5,10 +5,9 @@ use std::path::Path;
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
-use super::ByteStream;
+use super::chunks::{self, ChunkThread};
+use super::{digest, ByteStream};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Refuses non-http(s) URLs, and URLs outside `allowed` origins when a list is given.
@@ -36,12 +35,12 @@ pub(crate) fn check_origin(url: &str, allowed: Option<&[String]>) -> Result<()> 
     Ok(())
 }
 
-/// Running checks on a stream of payload bytes.
+/// Running checks on a stream of payload bytes: size as the chunks arrive, digest at the end.
 struct Checker<'a> {
     url: &'a str,
     size: u64,
     received: u64,
-    digest: Option<(Sha256, &'a str)>,
+    digest: Option<(ChunkThread<String>, &'a str)>,
 }
 
 impl<'a> Checker<'a> {
@@ -54,26 +53,26 @@ impl<'a> Checker<'a> {
                 ));
             }
         }
-        Ok(Checker { url, size, received: 0, digest: sha256.map(|d| (Sha256::new(), d)) })
+        Ok(Checker { url, size, received: 0, digest: sha256.map(|d| (digest::start(), d)) })
     }
 
-    fn chunk(&mut self, chunk: &[u8]) -> Result<()> {
+    async fn chunk(&mut self, chunk: &Bytes) -> Result<()> {
         self.received += chunk.len() as u64;
         if self.received > self.size {
             return Err(self.mismatch());
         }
-        if let Some((h, _)) = &mut self.digest {
-            h.update(chunk);
+        if let Some((d, _)) = &mut self.digest {
+            d.send(chunk.clone()).await?;
         }
         Ok(())
     }
 
-    fn finish(self) -> Result<()> {
+    async fn finish(self) -> Result<()> {
         if self.received != self.size {
             return Err(self.mismatch());
         }
-        if let Some((h, expected)) = self.digest {
-            let got = hex::encode(h.finalize());
+        if let Some((d, expected)) = self.digest {
+            let got = d.finish().await?;
             if !got.eq_ignore_ascii_case(expected) {
                 return Err(Error::new(
                     ErrorKind::DigestMismatch,
@@ -111,7 +110,7 @@ pub(crate) async fn collect(
     let mut buf = BytesMut::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
-        checker.chunk(&chunk)?;
+        checker.chunk(&chunk).await?;
         // A handler that returns everything at once costs no copy.
         match first.take() {
             None if buf.is_empty() => first = Some(chunk),
@@ -126,7 +125,7 @@ pub(crate) async fn collect(
             }
         }
     }
-    checker.finish()?;
+    checker.finish().await?;
     Ok(first.unwrap_or_else(|| buf.freeze()))
 }
 
@@ -140,16 +139,15 @@ pub(crate) async fn save_to_file(
 ) -> Result<()> {
     let mut checker = Checker::new(url, size, sha256, None)?;
     let part = path.with_extension("part");
-    let io = |e| Error::io(&format!("cannot write {}", part.display()), e);
-    let mut file = tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::create(&part).await.map_err(io)?);
+    let mut file = chunks::write_file(&part)?;
     let result: Result<()> = async {
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
-            checker.chunk(&chunk)?;
-            file.write_all(&chunk).await.map_err(io)?;
+            checker.chunk(&chunk).await?;
+            file.send(chunk).await?;
         }
-        file.flush().await.map_err(io)?;
-        checker.finish()
+        file.finish().await?;
+        checker.finish().await
     }
     .await;
     match result {
@@ -167,6 +165,7 @@ pub(crate) async fn save_to_file(
 mod tests {
     use super::*;
     use futures::stream;
+    use sha2::{Digest, Sha256};
 
     fn chunks(parts: &[&'static [u8]]) -> ByteStream {
         Box::pin(stream::iter(parts.iter().map(|p| Ok(Bytes::from_static(p))).collect::<Vec<_>>()))
