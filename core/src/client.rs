@@ -9,7 +9,7 @@ use async_nats::ServerAddr;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 
-use crate::envelope::{Envelope, SentEnvelope};
+use crate::envelope::{Envelope, Header, SentEnvelope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::inbox::Inbox;
 use crate::options::{ConnectOptions, ReceiveOptions, SendOptions, DEFAULT_MAX_PAYLOAD};
@@ -158,9 +158,14 @@ impl Client {
 
     pub(crate) async fn build(&self, subject: &str, payloads: Vec<Payload>, opts: &SendOptions) -> Result<Sent> {
         check_subject(subject)?;
+        self.build_with(send::header(subject, opts), payloads, opts).await
+    }
+
+    /// `build` with a header the caller has adjusted (a request's or reply's fields).
+    async fn build_with(&self, header: Header, payloads: Vec<Payload>, opts: &SendOptions) -> Result<Sent> {
         let server = self.max_payload();
         let max_payload = opts.max_payload.map_or(server, |m| m.min(server));
-        send::build(subject, payloads, opts, max_payload).await
+        send::build(header, payloads, opts, max_payload).await
     }
 
     /// Publishes envelope JSON (with an optional NATS reply subject) and flushes it.
@@ -213,10 +218,11 @@ impl Client {
         receive: &ReceiveOptions,
         timeout: Duration,
     ) -> Result<Envelope> {
+        check_subject(subject)?;
         let inbox = self.inbox.get_or_try_init(|| Inbox::start(&self.nats)).await?;
         let mut pending = inbox.register();
-        let opts = SendOptions { reply_to: pending.subject.clone(), is_publish: true, ..opts.clone() };
-        let sent = self.build(subject, payloads, &opts).await?;
+        let header = Header { reply_to: pending.subject.clone(), ..send::header(subject, opts) };
+        let sent = self.build_with(header, payloads, opts).await?;
         self.nats
             .publish_with_reply(subject.to_owned(), pending.subject.clone(), Bytes::from(sent.json.into_bytes()))
             .await
@@ -236,12 +242,13 @@ impl Client {
         if to.header.reply_to.is_empty() {
             return Err(Error::argument("the envelope has no reply_to to answer"));
         }
-        let opts = SendOptions {
+        check_subject(&to.header.reply_to)?;
+        let header = Header {
             reply_to_msg_id: to.header.msg_id.clone(),
-            correlation_id: Some(to.header.correlation_id.clone()),
-            ..opts.clone()
+            correlation_id: to.header.correlation_id.clone(),
+            ..send::header(&to.header.reply_to, opts)
         };
-        let sent = self.build(&to.header.reply_to, payloads, &opts).await?;
+        let sent = self.build_with(header, payloads, opts).await?;
         if opts.is_publish {
             // No flush: the requester is waiting, and the connection writes it out at once.
             self.nats
@@ -285,7 +292,12 @@ impl Client {
 }
 
 fn check_subject(subject: &str) -> Result<()> {
-    if subject.is_empty() || subject.contains(|c: char| c.is_whitespace()) {
+    // Bytes first: a subject is almost always ASCII, and chars cost more to walk.
+    let whitespace = match subject.is_ascii() {
+        true => subject.bytes().any(|b| b.is_ascii_whitespace() || b == 0x0b),
+        false => subject.contains(char::is_whitespace),
+    };
+    if subject.is_empty() || whitespace {
         return Err(Error::argument(format!("{subject:?} is not a valid NATS subject (empty or contains whitespace)")));
     }
     Ok(())
@@ -316,6 +328,7 @@ pub async fn smartsend(subject: &str, payloads: Vec<Payload>, opts: &SendOptions
         Client::shared(&opts.broker_url).await?.smartsend(subject, payloads, opts).await
     } else {
         check_subject(subject)?;
-        send::build(subject, payloads, opts, opts.max_payload.unwrap_or(DEFAULT_MAX_PAYLOAD)).await
+        let header = send::header(subject, opts);
+        send::build(header, payloads, opts, opts.max_payload.unwrap_or(DEFAULT_MAX_PAYLOAD)).await
     }
 }

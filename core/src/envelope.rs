@@ -240,26 +240,29 @@ pub(crate) fn wire_data_len(p: &SentPayload) -> usize {
 
 /// A payload entry as it arrived, before its data is decoded; `D` is the `data` field.
 #[derive(Debug, Deserialize)]
-pub(crate) struct PayloadFields<D> {
+pub(crate) struct PayloadFields<'a, D> {
     #[serde(default, deserialize_with = "string_or_null")]
     pub id: String,
     pub dataname: String,
-    pub payload_type: String,
-    pub transport: String,
-    #[serde(default)]
-    pub encoding: Option<String>,
+    // Read, not kept: borrowed from the message unless escaped.
+    #[serde(borrow)]
+    pub payload_type: Cow<'a, str>,
+    #[serde(borrow)]
+    pub transport: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub encoding: Option<Cow<'a, str>>,
     pub size: u64,
     pub data: D,
-    #[serde(default)]
-    pub sha256: Option<String>,
+    #[serde(default, borrow)]
+    pub sha256: Option<Cow<'a, str>>,
     #[serde(default)]
     pub metadata: Option<Map<String, Json>>,
 }
 
-pub(crate) type WirePayload<'a> = PayloadFields<WireData<'a>>;
+pub(crate) type WirePayload<'a> = PayloadFields<'a, WireData<'a>>;
 
-impl<D> PayloadFields<D> {
-    fn map_data<T>(self, f: impl FnOnce(D) -> T) -> PayloadFields<T> {
+impl<'a, D> PayloadFields<'a, D> {
+    fn map_data<T>(self, f: impl FnOnce(D) -> T) -> PayloadFields<'a, T> {
         PayloadFields {
             id: self.id,
             dataname: self.dataname,
@@ -398,12 +401,12 @@ impl<'a> WireEnvelope<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
         // The fast way first (every `data` a string, as writers emit it), then the general way,
         // which also gives the error message for input that is not an envelope.
-        let raw = match fast_parse::<RawEnvelope<StringData<'a>>>(bytes) {
+        let raw = match fast_parse::<RawEnvelope<'a, StringData<'a>>>(bytes) {
             Ok(raw) => RawEnvelope {
                 payloads: raw.payloads.map(|ps| ps.into_iter().map(|p| p.map_data(|d| d.0)).collect()),
                 header: raw.header,
             },
-            Err(_) => serde_json::from_slice::<RawEnvelope<WireData<'a>>>(bytes)
+            Err(_) => serde_json::from_slice::<RawEnvelope<'a, WireData<'a>>>(bytes)
                 .map_err(|e| Error::invalid(format!("message is not a valid NATSBridge envelope: {e}")))?,
         };
         let payloads = raw.payloads.ok_or_else(|| Error::invalid("envelope has no \"payloads\" array"))?;
@@ -425,16 +428,16 @@ fn fast_parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::Result<T> 
 
 /// The top level: the header is read by its own `Deserialize` from the envelope's map, with the
 /// `payloads` entry taken out on the way (no buffering, no second list of the header's fields).
-struct RawEnvelope<D> {
+struct RawEnvelope<'a, D> {
     header: Header,
-    payloads: Option<Vec<PayloadFields<D>>>,
+    payloads: Option<Vec<PayloadFields<'a, D>>>,
 }
 
-impl<'de, D: Deserialize<'de>> Deserialize<'de> for RawEnvelope<D> {
+impl<'de: 'a, 'a, D: Deserialize<'de>> Deserialize<'de> for RawEnvelope<'a, D> {
     fn deserialize<De: Deserializer<'de>>(d: De) -> std::result::Result<Self, De::Error> {
-        struct V<D>(std::marker::PhantomData<D>);
-        impl<'de, D: Deserialize<'de>> Visitor<'de> for V<D> {
-            type Value = RawEnvelope<D>;
+        struct V<'a, D>(std::marker::PhantomData<(&'a (), D)>);
+        impl<'de: 'a, 'a, D: Deserialize<'de>> Visitor<'de> for V<'a, D> {
+            type Value = RawEnvelope<'a, D>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
@@ -450,12 +453,12 @@ impl<'de, D: Deserialize<'de>> Deserialize<'de> for RawEnvelope<D> {
 }
 
 /// The envelope's map without its `payloads` entry, which goes to `payloads`.
-struct TakePayloads<'s, A, D> {
+struct TakePayloads<'s, 'a, A, D> {
     map: A,
-    payloads: &'s mut Option<Vec<PayloadFields<D>>>,
+    payloads: &'s mut Option<Vec<PayloadFields<'a, D>>>,
 }
 
-impl<'de, A: de::MapAccess<'de>, D: Deserialize<'de>> de::MapAccess<'de> for TakePayloads<'_, A, D> {
+impl<'de: 'a, 'a, A: de::MapAccess<'de>, D: Deserialize<'de>> de::MapAccess<'de> for TakePayloads<'_, 'a, A, D> {
     type Error = A::Error;
 
     fn next_key_seed<K: de::DeserializeSeed<'de>>(

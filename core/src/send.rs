@@ -29,14 +29,13 @@ struct Prepared {
 /// Room kept for a URL not yet known: the store's base URL plus ids and a file name.
 const URL_ALLOWANCE: usize = 256;
 
-/// Builds the envelope for `subject`, uploading what must go by link, within `max_payload` bytes.
+/// Builds the envelope with `header`, uploading what must go by link, within `max_payload` bytes.
 pub(crate) async fn build(
-    subject: &str,
+    mut header: Header,
     payloads: Vec<Payload>,
     opts: &SendOptions,
     max_payload: usize,
 ) -> Result<Sent> {
-    let mut header = header(subject, opts);
     let mut prepared = Vec::with_capacity(payloads.len());
     for p in payloads {
         prepared.push(prepare(p, opts.size_threshold).await?);
@@ -81,7 +80,8 @@ fn too_large(total: usize, max_payload: usize) -> Error {
     )
 }
 
-fn header(subject: &str, opts: &SendOptions) -> Header {
+/// The header `opts` describe for a message to `subject`, with fresh ids where `opts` has none.
+pub(crate) fn header(subject: &str, opts: &SendOptions) -> Header {
     let uuid = new_id;
     Header {
         correlation_id: opts.correlation_id.clone().unwrap_or_else(uuid),
