@@ -115,7 +115,8 @@ impl Table {
 impl Table {
     /// The rows as JSON objects (`[{"col": value, ...}, ...]`), the form JavaScript callers and
     /// command-line output use. Integers, floats, booleans and strings map to their JSON kinds,
-    /// binary to base64, dates and timestamps to their integer values; nulls to `null`.
+    /// binary to base64, dates and timestamps to their integer values, dictionary (categorical)
+    /// columns to their values; nulls to `null`.
     pub fn to_json_rows(&self) -> Result<serde_json::Value> {
         let mut rows = Vec::with_capacity(self.num_rows());
         for batch in &self.batches {
@@ -183,6 +184,19 @@ fn column_json(array: &dyn arrow_array::Array) -> Result<Vec<serde_json::Value>>
             (0..a.len())
                 .map(|i| if a.is_null(i) { J::Null } else { J::String(crate::b64::encode(a.value(i))) })
                 .collect()
+        }
+        DataType::LargeBinary => {
+            let a = array.as_binary::<i64>();
+            (0..a.len())
+                .map(|i| if a.is_null(i) { J::Null } else { J::String(crate::b64::encode(a.value(i))) })
+                .collect()
+        }
+        // Categorical columns (pandas `category`, Arrow dictionaries): each row its value.
+        DataType::Dictionary(_, _) => {
+            let a = array.as_any_dictionary();
+            let values = column_json(a.values().as_ref())?;
+            let keys = a.normalized_keys();
+            (0..a.len()).map(|i| if a.is_null(i) { J::Null } else { values[keys[i]].clone() }).collect()
         }
         other => return Err(Error::argument(format!("column type {other} has no JSON row form"))),
     };
@@ -285,6 +299,20 @@ mod tests {
             serde_json::json!([
                 {"id": 1, "x": 1.5, "s": "a", "b": true}, {"id": 2, "x": 2.0, "s": null, "b": null}
             ])
+        );
+    }
+
+    #[test]
+    fn dictionary_columns_give_their_values() {
+        use arrow_array::types::Int8Type;
+        use arrow_array::{Array, DictionaryArray};
+        let colour: DictionaryArray<Int8Type> =
+            vec![Some("red"), None, Some("blue"), Some("red")].into_iter().collect();
+        let schema = Arc::new(Schema::new(vec![Field::new("colour", colour.data_type().clone(), true)]));
+        let t = Table::from_batch(RecordBatch::try_new(schema, vec![Arc::new(colour)]).unwrap());
+        assert_eq!(
+            t.to_json_rows().unwrap(),
+            serde_json::json!([{"colour": "red"}, {"colour": null}, {"colour": "blue"}, {"colour": "red"}])
         );
     }
 }
