@@ -102,10 +102,10 @@ impl Client {
             let _alive = alive_tx;
             futures::future::pending::<()>().await
         });
-        cache()
-            .lock()
-            .expect("cache lock")
-            .insert(broker_url.to_owned(), CachedClient { client: client.clone(), alive: alive_rx });
+        cache().lock().expect("cache lock").insert(
+            broker_url.to_owned(),
+            CachedClient { client: client.clone(), alive: alive_rx, pid: std::process::id() },
+        );
         Ok(client)
     }
 
@@ -306,11 +306,13 @@ fn check_subject(subject: &str) -> Result<()> {
 struct CachedClient {
     client: Client,
     alive: tokio::sync::oneshot::Receiver<()>,
+    /// A forked child inherits the cache but not the threads that drive the connection.
+    pid: u32,
 }
 
 impl CachedClient {
     fn live(&self) -> Option<Client> {
-        let runtime_alive = !self.alive.is_terminated();
+        let runtime_alive = !self.alive.is_terminated() && self.pid == std::process::id();
         let state = self.client.nats.connection_state();
         (runtime_alive && state != async_nats::connection::State::Disconnected).then(|| self.client.clone())
     }

@@ -185,3 +185,22 @@ def test_after_fork_a_child_gets_its_own_runtime(nats_url: str) -> None:
         """
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_after_fork_a_child_connects_anew(nats_url: str) -> None:
+    # The cached connection is driven by the parent's threads, which the child does not have.
+    code = textwrap.dedent(
+        f"""
+        import os, sys
+        from natsbridge import sync
+        sync.smartsend("s", [("a", "parent", "text")], broker_url={nats_url!r})
+        pid = os.fork()
+        if pid == 0:
+            sync.smartsend("s", [("a", "child", "text")], broker_url={nats_url!r})
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 0
