@@ -18,18 +18,10 @@ NATSBridge language uses, so envelopes read the same everywhere.
 
 from __future__ import annotations
 
-from . import _natsbridge
-from ._api import (
-    Bridge,
-    Delivery,
-    JetStreamConsumer,
-    NATSBridge,
-    Subscription,
-    fetch_with_backoff,
-    plik_oneshot_upload,
-    smartreceive,
-    smartsend,
-)
+from . import _api, _errors, _natsbridge
+
+# The calls and the error classes are listed once, in the __all__ of _api and _errors.
+from ._api import *  # noqa: F403
 from ._common import (
     DEFAULT_BROKER_URL,
     DEFAULT_FILESERVER_URL,
@@ -42,32 +34,7 @@ from ._common import (
     TableType,
     UploadHandler,
 )
-from ._errors import (
-    CLASSES_BY_CODE,
-    CLASSES_BY_KIND,
-    BadEncoding,
-    Closed,
-    Connection,
-    DigestMismatch,
-    DownloadFailed,
-    EnvelopeTooLarge,
-    Handler,
-    Internal,
-    InvalidArgument,
-    InvalidEnvelope,
-    Io,
-    JetStream,
-    NATSBridgeError,
-    NoResponders,
-    OriginNotAllowed,
-    PayloadNotFound,
-    PayloadTooLarge,
-    Publish,
-    SizeMismatch,
-    Timeout,
-    UnknownPayloadType,
-    UploadFailed,
-)
+from ._errors import *  # noqa: F403
 from . import sync
 
 __version__: str = _natsbridge.__version__
@@ -79,15 +46,6 @@ PAYLOAD_TYPES = tuple(_natsbridge.PAYLOAD_TYPES)
 """The seven payload types: text, dictionary, table, image, audio, video, binary."""
 
 __all__ = [
-    "NATSBridge",
-    "smartsend",
-    "smartreceive",
-    "plik_oneshot_upload",
-    "fetch_with_backoff",
-    "Bridge",
-    "Subscription",
-    "JetStreamConsumer",
-    "Delivery",
     "Message",
     "PublishAck",
     "ReceivedPayload",
@@ -100,28 +58,6 @@ __all__ = [
     "DEFAULT_SIZE_THRESHOLD",
     "PAYLOAD_TYPES",
     "sync",
-    "NATSBridgeError",
-    "InvalidEnvelope",
-    "UnknownPayloadType",
-    "BadEncoding",
-    "SizeMismatch",
-    "DigestMismatch",
-    "EnvelopeTooLarge",
-    "UploadFailed",
-    "DownloadFailed",
-    "PayloadNotFound",
-    "OriginNotAllowed",
-    "PayloadTooLarge",
-    "Connection",
-    "Timeout",
-    "InvalidArgument",
-    "JetStream",
-    "Io",
-    "Closed",
-    "NoResponders",
-    "Handler",
-    "Publish",
-    "Internal",
-    "CLASSES_BY_KIND",
-    "CLASSES_BY_CODE",
 ]
+__all__ += _api.__all__
+__all__ += _errors.__all__

@@ -20,7 +20,7 @@ from typing import (
 )
 
 from . import _natsbridge as _nb
-from ._errors import InvalidArgument
+from ._errors import InvalidArgument, NATSBridgeError
 from ._tables import to_pandas
 
 
@@ -41,6 +41,11 @@ UploadHandler = Callable[[str, str, bytes], Any]
 """``(fileserver_url, dataname, data) -> {"url": ...} | str`` (or an awaitable of it)."""
 DownloadHandler = Callable[[str, int, int, int], Any]
 """``(url, max_retries, base_delay_ms, max_delay_ms) -> bytes`` (or an awaitable of it)."""
+
+Envelope = Dict[str, Any]
+"""A decoded envelope: the header fields plus ``payloads``."""
+ErrorCallback = Callable[[NATSBridgeError], Any]
+"""``on_error`` of subscriptions and consumers: called with a message's error (may be async)."""
 
 _TABLE_TYPES = ("pandas", "pyarrow", "rows")
 
@@ -172,45 +177,6 @@ def native_handler(handler: Any, kind: str) -> Any:
     if getattr(handler, "_natsbridge_native", None) == kind:
         return None
     return handler
-
-
-def send_options(
-    *,
-    broker_url: str,
-    fileserver_url: str,
-    fileserver_upload_handler: Optional[UploadHandler],
-    size_threshold: int,
-    correlation_id: Optional[str],
-    msg_purpose: str,
-    sender_name: str,
-    receiver_name: str,
-    receiver_id: str,
-    reply_to: str,
-    reply_to_msg_id: str,
-    is_publish: bool,
-    msg_id: Optional[str],
-    sender_id: Optional[str],
-    metadata: Optional[Mapping[str, Any]] = None,
-    max_payload: Optional[int] = None,
-) -> _nb.SendOptions:
-    return _nb.SendOptions(
-        broker_url=broker_url,
-        fileserver_url=fileserver_url,
-        fileserver_upload_handler=native_handler(fileserver_upload_handler, "upload"),
-        size_threshold=size_threshold,
-        correlation_id=correlation_id,
-        msg_purpose=msg_purpose,
-        sender_name=sender_name,
-        receiver_name=receiver_name,
-        receiver_id=receiver_id,
-        reply_to=reply_to,
-        reply_to_msg_id=reply_to_msg_id,
-        is_publish=is_publish,
-        msg_id=msg_id,
-        sender_id=sender_id,
-        metadata=metadata,
-        max_payload=max_payload,
-    )
 
 
 def receive_options(
@@ -365,11 +331,12 @@ class BridgeConfig:
         metadata: Optional[Mapping[str, Any]],
         is_publish: bool = True,
     ) -> _nb.SendOptions:
-        return send_options(
+        return _nb.SendOptions(
             broker_url=self.broker_url,
             fileserver_url=fileserver_url if fileserver_url is not None else self.fileserver_url,
-            fileserver_upload_handler=(
-                fileserver_upload_handler if fileserver_upload_handler is not None else self.fileserver_upload_handler
+            fileserver_upload_handler=native_handler(
+                fileserver_upload_handler if fileserver_upload_handler is not None else self.fileserver_upload_handler,
+                "upload",
             ),
             size_threshold=size_threshold if size_threshold is not None else self.size_threshold,
             correlation_id=correlation_id,

@@ -18,7 +18,7 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Set, Tuple, Union
 
 from . import _natsbridge as _nb
 
-__all__ = ["LoopHost", "loop_host", "run_blocking", "run_blocking_send", "run_handler_sync"]
+__all__ = ["LoopHost", "loop_host", "run_blocking", "run_handler_sync"]
 
 
 class LoopHost:
@@ -111,14 +111,6 @@ class LoopHost:
             self.host.cancel(started)
             raise
 
-    async def send(self, started: Union[_nb.Outcome, int], lean: bool = False) -> Any:
-        """The result of a send, converted to Python while the connection writes the envelope;
-        returned once it has been written."""
-        outcome = await self.result(started)
-        result = outcome.take(lean=lean)
-        (await self.result(outcome.flushed(self.host))).take()
-        return result
-
 
 _hosts: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopHost]" = weakref.WeakKeyDictionary()
 _last: Optional[Tuple["weakref.ref[asyncio.AbstractEventLoop]", LoopHost]] = None
@@ -149,14 +141,6 @@ def run_blocking(start: Callable[[_nb.Host], Union[_nb.Outcome, int]]) -> _nb.Ou
     if type(started) is int:
         return host.wait(started)
     return started  # type: ignore[return-value]
-
-
-def run_blocking_send(start: Callable[[_nb.Host], Union[_nb.Outcome, int]], lean: bool = False) -> Any:
-    """``run_blocking`` for a send: see ``LoopHost.send``."""
-    outcome = run_blocking(start)
-    result = outcome.take(lean=lean)
-    run_blocking(outcome.flushed).take()
-    return result
 
 
 def run_handler_sync(call: _nb.HandlerCall) -> None:

@@ -8,71 +8,34 @@ calling thread. The names, arguments and results are those of the asyncio API.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
+from . import _api, _bridge, _calls
 from . import _natsbridge as _nb
+from ._bridge import BridgeCore
 from ._common import (
     DEFAULT_BROKER_URL,
     DEFAULT_FILESERVER_URL,
     DEFAULT_SIZE_THRESHOLD,
     BridgeConfig,
     DownloadHandler,
+    Envelope,
+    ErrorCallback,
     Message,
     Payload,
-    PublishAck,
     TableType,
     UploadHandler,
-    check_table_type,
-    envelope_dict,
-    message_data,
-    native_table_type,
-    publish_ack,
-    receive_options,
-    send_options,
 )
 from ._errors import Closed, InvalidArgument, NATSBridgeError
-from ._host import run_blocking, run_blocking_send
+from ._steps import blocking_twin, call, run_sync
 
-__all__ = [
-    "smartsend",
-    "smartreceive",
-    "plik_oneshot_upload",
-    "fetch_with_backoff",
-    "Bridge",
-    "Subscription",
-    "JetStreamConsumer",
-    "Delivery",
-    "NATSBridge",
-]
+__all__: List[str] = []  # the names of the asyncio API
+__all__ += _api.__all__
 
-Envelope = Dict[str, Any]
-ErrorCallback = Callable[[NATSBridgeError], Any]
-
-
-def plik_oneshot_upload(fileserver_url: str, dataname: str, data: bytes) -> Dict[str, Any]:
-    """Blocking :func:`natsbridge.plik_oneshot_upload`: uploads ``data`` to a Plik-compatible
-    server and returns ``{"status", "uploadid", "fileid", "url"}``."""
-    return run_blocking(lambda h: _nb.plik_oneshot_upload(h, fileserver_url, dataname, data)).take()  # type: ignore[no-any-return]
-
-
+plik_oneshot_upload = blocking_twin(_calls.plik_oneshot_upload)
 setattr(plik_oneshot_upload, "_natsbridge_native", "upload")
 
-
-def fetch_with_backoff(
-    url: str,
-    max_retries: int = 5,
-    base_delay: int = 100,
-    max_delay: int = 5000,
-    correlation_id: str = "",
-    *,
-    max_bytes: Optional[int] = None,
-) -> bytes:
-    """Blocking :func:`natsbridge.fetch_with_backoff`: GET with exponential backoff, the bytes
-    (at most ``max_bytes``)."""
-    del correlation_id
-    return run_blocking(lambda h: _nb.fetch_with_backoff(h, url, max_retries, base_delay, max_delay, max_bytes)).take()  # type: ignore[no-any-return]
-
-
+fetch_with_backoff = blocking_twin(_calls.fetch_with_backoff)
 setattr(fetch_with_backoff, "_natsbridge_native", "download")
 
 
@@ -107,26 +70,13 @@ def smartsend(
             "natsbridge.sync.smartsend takes a natsbridge.sync.Bridge as nats_connection; "
             "a nats-py client needs the asyncio API (await natsbridge.smartsend(...))"
         )
-    opts = send_options(
-        broker_url=broker_url,
-        fileserver_url=fileserver_url,
-        fileserver_upload_handler=fileserver_upload_handler,
-        size_threshold=size_threshold,
-        correlation_id=correlation_id,
-        msg_purpose=msg_purpose,
-        sender_name=sender_name,
-        receiver_name=receiver_name,
-        receiver_id=receiver_id,
-        reply_to=reply_to,
-        reply_to_msg_id=reply_to_msg_id,
-        is_publish=is_publish,
-        msg_id=msg_id,
-        sender_id=sender_id,
-        metadata=metadata,
-        max_payload=max_payload,
+    # The seed's arguments, in its order (see _calls.smartsend).
+    steps = _calls.smartsend(
+        subject, data, broker_url, fileserver_url, fileserver_upload_handler, size_threshold, correlation_id,
+        msg_purpose, sender_name, receiver_name, receiver_id, reply_to, reply_to_msg_id,
+        is_publish, nats_connection, msg_id, sender_id, metadata, max_payload,
     )
-    client = nats_connection._client() if nats_connection is not None else None
-    return run_blocking_send(lambda h: _nb.smartsend(h, subject, data, opts, client))  # type: ignore[no-any-return]
+    return run_sync(steps)
 
 
 def smartreceive(
@@ -142,19 +92,11 @@ def smartreceive(
     save_dir: Union[str, "os.PathLike[str]", None] = None,
 ) -> Envelope:
     """Blocking :func:`natsbridge.smartreceive`: the header fields plus ``payloads``."""
-    check_table_type(table_type)
-    opts = receive_options(
-        fileserver_download_handler=fileserver_download_handler,
-        max_retries=max_retries,
-        base_delay=base_delay,
-        max_delay=max_delay,
-        allowed_origins=allowed_origins,
-        max_in_memory=max_in_memory,
-        save_dir=save_dir,
+    steps = _calls.smartreceive(
+        msg, fileserver_download_handler, max_retries, base_delay, max_delay,
+        table_type, allowed_origins, max_in_memory, save_dir,
     )
-    data = message_data(msg)
-    outcome = run_blocking(lambda h: _nb.smartreceive(h, data, opts))
-    return envelope_dict(outcome.take(native_table_type(table_type)), table_type)
+    return run_sync(steps)
 
 
 class Subscription:
@@ -170,14 +112,11 @@ class Subscription:
 
     def next(self, timeout: Optional[float] = None) -> Optional[Envelope]:
         """The next envelope, or ``None`` after ``timeout`` seconds. Raises ``Closed`` at the end."""
-        outcome = run_blocking(lambda h: self._handle.next(h, timeout))
-        result = outcome.take(native_table_type(self._table_type))
-        return None if result is None else envelope_dict(result, self._table_type)
+        return run_sync(_calls.next_envelope(self._handle, timeout, self._table_type))
 
     def next_message(self, timeout: Optional[float] = None) -> Optional[Message]:
         """The next raw message (undecoded), or ``None`` after ``timeout`` seconds."""
-        result = run_blocking(lambda h: self._handle.next_message(h, timeout)).take()
-        return None if result is None else Message(*result)
+        return run_sync(_calls.next_message(self._handle, timeout))
 
     def __iter__(self) -> Iterator[Any]:
         return self
@@ -195,7 +134,7 @@ class Subscription:
 
     def unsubscribe(self) -> None:
         """Stops the subscription; iteration then ends."""
-        run_blocking(lambda h: self._handle.unsubscribe(h)).take()
+        run_sync(call(self._handle.unsubscribe))
 
     def __enter__(self) -> "Subscription":
         return self
@@ -214,11 +153,12 @@ class Delivery:
 
     def ack(self) -> None:
         """Acknowledges the delivery."""
-        run_blocking(lambda h: self._handle.ack(h)).take()
+        run_sync(call(self._handle.ack))
 
     def nak(self, delay: Optional[float] = None) -> None:
         """Asks for redelivery, after ``delay`` seconds when given."""
-        run_blocking(lambda h: self._handle.nak(h, delay)).take()
+        handle = self._handle
+        run_sync(call(lambda host: handle.nak(host, delay)))
 
 
 class JetStreamConsumer:
@@ -231,11 +171,8 @@ class JetStreamConsumer:
 
     def next(self, timeout: Optional[float] = None) -> Optional[Delivery]:
         """The next delivery, or ``None`` after ``timeout`` seconds."""
-        result = run_blocking(lambda h: self._handle.next(h, timeout)).take(native_table_type(self._table_type))
-        if result is None:
-            return None
-        handle, header, payloads, delivered = result
-        return Delivery(handle, envelope_dict((header, payloads), self._table_type), delivered)
+        result = run_sync(_calls.next_delivery(self._handle, timeout, self._table_type))
+        return None if result is None else Delivery(*result)
 
     def __iter__(self) -> Iterator[Delivery]:
         return self
@@ -255,9 +192,11 @@ class JetStreamConsumer:
                 return d
 
 
-class Bridge:
+class Bridge(BridgeCore):
     """Blocking :class:`natsbridge.Bridge`: ``with sync.Bridge("nats://localhost:4222") as b:``.
     Takes the same connection and default-setting arguments."""
+
+    _how_to_connect = "`with sync.Bridge(...)` or `bridge.connect()`"
 
     def __init__(
         self,
@@ -290,68 +229,49 @@ class Bridge:
         max_in_memory: Optional[int] = None,
         save_dir: Union[str, "os.PathLike[str]", None] = None,
     ) -> None:
-        self._cfg = BridgeConfig(
-            servers,
-            name=name,
-            token=token,
-            user=user,
-            password=password,
-            nkeys_seed=nkeys_seed,
-            nkeys_seed_str=nkeys_seed_str,
-            creds=creds or user_credentials,
-            tls=tls,
-            tls_ca=tls_ca,
-            tls_cert=tls_cert,
-            tls_key=tls_key,
-            connect_timeout=connect_timeout,
-            max_reconnects=max_reconnects,
-            retry_on_initial_connect=retry_on_initial_connect,
-            fileserver_url=fileserver_url,
-            fileserver_upload_handler=fileserver_upload_handler,
-            fileserver_download_handler=fileserver_download_handler,
-            size_threshold=size_threshold,
-            max_retries=max_retries,
-            base_delay=base_delay,
-            max_delay=max_delay,
-            table_type=table_type,
-            allowed_origins=allowed_origins,
-            max_in_memory=max_in_memory,
-            save_dir=save_dir,
+        super().__init__(
+            BridgeConfig(
+                servers,
+                name=name,
+                token=token,
+                user=user,
+                password=password,
+                nkeys_seed=nkeys_seed,
+                nkeys_seed_str=nkeys_seed_str,
+                creds=creds or user_credentials,
+                tls=tls,
+                tls_ca=tls_ca,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+                connect_timeout=connect_timeout,
+                max_reconnects=max_reconnects,
+                retry_on_initial_connect=retry_on_initial_connect,
+                fileserver_url=fileserver_url,
+                fileserver_upload_handler=fileserver_upload_handler,
+                fileserver_download_handler=fileserver_download_handler,
+                size_threshold=size_threshold,
+                max_retries=max_retries,
+                base_delay=base_delay,
+                max_delay=max_delay,
+                table_type=table_type,
+                allowed_origins=allowed_origins,
+                max_in_memory=max_in_memory,
+                save_dir=save_dir,
+            )
         )
-        self._handle: Optional[_nb.ClientHandle] = None
-
-    def _client(self) -> _nb.ClientHandle:
-        if self._handle is None:
-            raise Closed("the Bridge is not connected: use `with sync.Bridge(...)` or `bridge.connect()`")
-        return self._handle
-
-    @property
-    def servers(self) -> List[str]:
-        """The server URLs."""
-        return list(self._cfg.servers)
-
-    @property
-    def is_connected(self) -> bool:
-        """True between :meth:`connect` and :meth:`close`."""
-        return self._handle is not None
-
-    @property
-    def max_payload(self) -> int:
-        """The largest message the server accepts."""
-        return self._client().max_payload
 
     def connect(self) -> "Bridge":
         """Connects (once) and returns the bridge."""
         if self._handle is None:
             cfg = self._cfg
-            self._handle = run_blocking(lambda h: _nb.connect(h, cfg.servers, **cfg.connect_kwargs)).take()
+            self._handle = run_sync(call(lambda host: _nb.connect(host, cfg.servers, **cfg.connect_kwargs)))
         return self
 
     def close(self) -> None:
         """Flushes and closes the connection."""
         handle, self._handle = self._handle, None
         if handle is not None:
-            run_blocking(lambda h: handle.close(h)).take()
+            run_sync(call(handle.close))
 
     def __enter__(self) -> "Bridge":
         return self.connect()
@@ -359,163 +279,14 @@ class Bridge:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def smartsend(
-        self,
-        subject: str,
-        data: Sequence[Payload],
-        *,
-        fileserver_url: Optional[str] = None,
-        fileserver_upload_handler: Optional[UploadHandler] = None,
-        size_threshold: Optional[int] = None,
-        correlation_id: Optional[str] = None,
-        msg_purpose: str = "chat",
-        sender_name: str = "NATSBridge",
-        receiver_name: str = "",
-        receiver_id: str = "",
-        reply_to: str = "",
-        reply_to_msg_id: str = "",
-        is_publish: bool = True,
-        msg_id: Optional[str] = None,
-        sender_id: Optional[str] = None,
-        metadata: Optional[Mapping[str, Any]] = None,
-    ) -> Tuple[Envelope, str]:
-        """:func:`smartsend` through this connection; returns ``(env, env_json_str)``."""
-        opts = self._cfg.send(
-            fileserver_url=fileserver_url,
-            fileserver_upload_handler=fileserver_upload_handler,
-            size_threshold=size_threshold,
-            correlation_id=correlation_id,
-            msg_purpose=msg_purpose,
-            sender_name=sender_name,
-            receiver_name=receiver_name,
-            receiver_id=receiver_id,
-            reply_to=reply_to,
-            reply_to_msg_id=reply_to_msg_id,
-            msg_id=msg_id,
-            sender_id=sender_id,
-            metadata=metadata,
-            is_publish=is_publish,
-        )
-        client = self._client()
-        return run_blocking_send(lambda h: client.smartsend(h, subject, data, opts))  # type: ignore[no-any-return]
-
-    def send(
-        self,
-        subject: str,
-        data: Sequence[Payload],
-        *,
-        fileserver_url: Optional[str] = None,
-        fileserver_upload_handler: Optional[UploadHandler] = None,
-        size_threshold: Optional[int] = None,
-        correlation_id: Optional[str] = None,
-        msg_purpose: str = "chat",
-        sender_name: str = "NATSBridge",
-        receiver_name: str = "",
-        receiver_id: str = "",
-        reply_to: str = "",
-        reply_to_msg_id: str = "",
-        msg_id: Optional[str] = None,
-        sender_id: Optional[str] = None,
-        metadata: Optional[Mapping[str, Any]] = None,
-    ) -> str:
-        """:meth:`smartsend` without its return value: returns only the envelope's ``msg_id``.
-
-        Building the seed's ``(env, env_json_str)`` means two Python copies of the envelope
-        (a large part of the cost of sending hundreds of kB); use this when you do not need them.
-        """
-        opts = self._cfg.send(
-            fileserver_url=fileserver_url,
-            fileserver_upload_handler=fileserver_upload_handler,
-            size_threshold=size_threshold,
-            correlation_id=correlation_id,
-            msg_purpose=msg_purpose,
-            sender_name=sender_name,
-            receiver_name=receiver_name,
-            receiver_id=receiver_id,
-            reply_to=reply_to,
-            reply_to_msg_id=reply_to_msg_id,
-            msg_id=msg_id,
-            sender_id=sender_id,
-            metadata=metadata,
-        )
-        client = self._client()
-        return run_blocking_send(lambda h: client.smartsend(h, subject, data, opts), lean=True)  # type: ignore[no-any-return]
-
-    def smartrequest(
-        self,
-        subject: str,
-        data: Sequence[Payload],
-        timeout: float = 5.0,
-        *,
-        table_type: Optional[TableType] = None,
-        fileserver_url: Optional[str] = None,
-        fileserver_upload_handler: Optional[UploadHandler] = None,
-        size_threshold: Optional[int] = None,
-        correlation_id: Optional[str] = None,
-        msg_purpose: str = "chat",
-        sender_name: str = "NATSBridge",
-        receiver_name: str = "",
-        receiver_id: str = "",
-        msg_id: Optional[str] = None,
-        sender_id: Optional[str] = None,
-        metadata: Optional[Mapping[str, Any]] = None,
-    ) -> Envelope:
-        """Sends and waits up to ``timeout`` seconds for the decoded reply."""
-        tt = self._cfg.table(table_type)
-        opts = self._cfg.send(
-            fileserver_url=fileserver_url,
-            fileserver_upload_handler=fileserver_upload_handler,
-            size_threshold=size_threshold,
-            correlation_id=correlation_id,
-            msg_purpose=msg_purpose,
-            sender_name=sender_name,
-            receiver_name=receiver_name,
-            receiver_id=receiver_id,
-            reply_to="",
-            reply_to_msg_id="",
-            msg_id=msg_id,
-            sender_id=sender_id,
-            metadata=metadata,
-        )
-        client, receive = self._client(), self._cfg.receive
-        outcome = run_blocking(lambda h: client.smartrequest(h, subject, data, opts, receive, timeout))
-        return envelope_dict(outcome.take(native_table_type(tt)), tt)
-
-    def reply(
-        self,
-        env: Mapping[str, Any],
-        data: Sequence[Payload],
-        *,
-        fileserver_url: Optional[str] = None,
-        fileserver_upload_handler: Optional[UploadHandler] = None,
-        size_threshold: Optional[int] = None,
-        msg_purpose: str = "chat",
-        sender_name: str = "NATSBridge",
-        receiver_name: str = "",
-        receiver_id: str = "",
-        msg_id: Optional[str] = None,
-        sender_id: Optional[str] = None,
-        metadata: Optional[Mapping[str, Any]] = None,
-    ) -> Tuple[Envelope, str]:
-        """Answers a received envelope (to its ``reply_to``)."""
-        opts = self._cfg.send(
-            fileserver_url=fileserver_url,
-            fileserver_upload_handler=fileserver_upload_handler,
-            size_threshold=size_threshold,
-            correlation_id=None,
-            msg_purpose=msg_purpose,
-            sender_name=sender_name,
-            receiver_name=receiver_name,
-            receiver_id=receiver_id,
-            reply_to="",
-            reply_to_msg_id="",
-            msg_id=msg_id,
-            sender_id=sender_id,
-            metadata=metadata,
-        )
-        client = self._client()
-        header = dict(env)
-        return run_blocking(lambda h: client.reply(h, header, data, opts)).take()  # type: ignore[no-any-return]
+    smartsend = blocking_twin(_bridge.smartsend)
+    send = blocking_twin(_bridge.send)
+    smartrequest = blocking_twin(_bridge.smartrequest)
+    reply = blocking_twin(_bridge.reply)
+    publish = blocking_twin(_bridge.publish)
+    flush = blocking_twin(_bridge.flush)
+    ensure_stream = blocking_twin(_bridge.ensure_stream)
+    jetstream_publish = blocking_twin(_bridge.jetstream_publish)
 
     def subscribe(
         self,
@@ -528,64 +299,7 @@ class Bridge:
     ) -> Subscription:
         """Subscribes to ``subject`` (in place when this returns)."""
         tt = self._cfg.table(table_type)
-        client, receive = self._client(), self._cfg.receive
-        handle = run_blocking(lambda h: client.subscribe(h, subject, queue, receive)).take()
-        return Subscription(handle, raw, on_error, tt)
-
-    def publish(self, subject: str, payload: Union[bytes, bytearray, memoryview, str], reply: Optional[str] = None) -> None:
-        """Publishes raw bytes (no envelope)."""
-        client = self._client()
-        run_blocking(lambda h: client.publish(h, subject, payload, reply)).take()
-
-    def flush(self) -> None:
-        """Waits until everything published so far has been written to the server."""
-        client = self._client()
-        run_blocking(lambda h: client.flush(h)).take()
-
-    def ensure_stream(self, name: str, subjects: Union[str, Sequence[str]]) -> None:
-        """Creates the JetStream stream ``name`` over ``subjects`` unless it exists."""
-        client = self._client()
-        subs = [subjects] if isinstance(subjects, str) else list(subjects)
-        run_blocking(lambda h: client.ensure_stream(h, name, subs)).take()
-
-    def jetstream_publish(
-        self,
-        subject: str,
-        data: Sequence[Payload],
-        *,
-        fileserver_url: Optional[str] = None,
-        fileserver_upload_handler: Optional[UploadHandler] = None,
-        size_threshold: Optional[int] = None,
-        correlation_id: Optional[str] = None,
-        msg_purpose: str = "chat",
-        sender_name: str = "NATSBridge",
-        receiver_name: str = "",
-        receiver_id: str = "",
-        reply_to: str = "",
-        reply_to_msg_id: str = "",
-        msg_id: Optional[str] = None,
-        sender_id: Optional[str] = None,
-        metadata: Optional[Mapping[str, Any]] = None,
-    ) -> Tuple[Envelope, str, PublishAck]:
-        """Publishes an envelope to JetStream (``Nats-Msg-Id`` = ``msg_id``) and waits for the ack."""
-        opts = self._cfg.send(
-            fileserver_url=fileserver_url,
-            fileserver_upload_handler=fileserver_upload_handler,
-            size_threshold=size_threshold,
-            correlation_id=correlation_id,
-            msg_purpose=msg_purpose,
-            sender_name=sender_name,
-            receiver_name=receiver_name,
-            receiver_id=receiver_id,
-            reply_to=reply_to,
-            reply_to_msg_id=reply_to_msg_id,
-            msg_id=msg_id,
-            sender_id=sender_id,
-            metadata=metadata,
-        )
-        client = self._client()
-        env, env_json, ack = run_blocking(lambda h: client.jetstream_publish(h, subject, data, opts)).take()
-        return env, env_json, publish_ack(ack)
+        return Subscription(run_sync(_bridge.subscribe(self, subject, queue)), raw, on_error, tt)
 
     def jetstream_consumer(
         self,
@@ -601,23 +315,10 @@ class Bridge:
         table_type: Optional[TableType] = None,
     ) -> JetStreamConsumer:
         """A durable pull consumer (see :meth:`natsbridge.Bridge.jetstream_consumer`)."""
-        if ack not in ("auto", "manual"):
-            raise InvalidArgument(f"ack must be 'auto' or 'manual', got {ack!r}")
         tt = self._cfg.table(table_type)
-        client, receive = self._client(), self._cfg.receive
-        handle = run_blocking(
-            lambda h: client.jetstream_consumer(
-                h,
-                stream,
-                durable,
-                receive,
-                filter_subject=filter_subject,
-                manual_ack=ack == "manual",
-                ack_wait=float(ack_wait),
-                nak_delay=float(nak_delay),
-                max_deliver=max_deliver,
-            )
-        ).take()
+        handle = run_sync(
+            _bridge.jetstream_consumer(self, stream, durable, filter_subject, ack, ack_wait, nak_delay, max_deliver)
+        )
         return JetStreamConsumer(handle, on_error, tt)
 
 

@@ -60,6 +60,16 @@ impl Outcome {
         Outcome { result: Mutex::new(Some(result)), flush: Mutex::new(None), ctx, _keep: keep }
     }
 
+    /// The outcome of a call that runs no handler and keeps nothing alive.
+    fn plain(result: Result<Done, Error>) -> Outcome {
+        Outcome::new(result, None, Keepalive::new())
+    }
+
+    /// `plain` for a call whose value Python does not get (it gets `None`).
+    fn unit<T>(result: Result<T, Error>) -> Outcome {
+        Outcome::plain(result.map(|_| Done::Unit))
+    }
+
     fn flushing(self, flush: Option<Flush>) -> Outcome {
         *self.flush.lock().unwrap_or_else(|e| e.into_inner()) = flush;
         self
@@ -128,9 +138,7 @@ impl Outcome {
     #[pyo3(signature = (host))]
     fn flushed(&self, py: Python<'_>, host: &Host) -> PyResult<Py<PyAny>> {
         let flush = self.flush.lock().unwrap_or_else(|e| e.into_inner()).take();
-        host::start(py, host, true, async move {
-            Outcome::new(publish::flushed(flush).await.map(|_| Done::Unit), None, Keepalive::new())
-        })
+        host::start(py, host, true, async move { Outcome::unit(publish::flushed(flush).await) })
     }
 }
 
@@ -297,7 +305,7 @@ pub(crate) fn plik_oneshot_upload(
         extract_bytes(data).ok_or_else(|| invalid_argument(py, "data must be bytes, bytearray or memoryview"))?;
     host::start(py, host, false, async move {
         let result = natsbridge::store::plik_oneshot_upload(&fileserver_url, &dataname, UploadBody::Bytes(bytes)).await;
-        Outcome::new(result.map(Done::Upload), None, Keepalive::new())
+        Outcome::plain(result.map(Done::Upload))
     })
 }
 
@@ -326,12 +334,26 @@ pub(crate) fn fetch_with_backoff(
     };
     host::start(py, host, false, async move {
         let result = natsbridge::store::fetch_with_backoff(&url, retry, max_bytes).await;
-        Outcome::new(result.map(Done::Bytes), None, Keepalive::new())
+        Outcome::plain(result.map(Done::Bytes))
     })
 }
 
 /// The engine's default in-memory cap for one payload.
 const DEFAULT_FETCH_CAP: u64 = 2 * 1024 * 1024 * 1024;
+
+/// One string or a list (or tuple) of them, as a list.
+fn strings(py: Python<'_>, v: &Bound<'_, PyAny>, name: &str, one: &str) -> PyResult<Vec<String>> {
+    let item = format!("{name}[...]");
+    if let Ok(s) = v.cast::<PyString>() {
+        Ok(vec![s.to_cow()?.into_owned()])
+    } else if let Ok(l) = v.cast::<PyList>() {
+        l.iter().map(|x| string(py, &x, &item)).collect()
+    } else if let Ok(t) = v.cast::<PyTuple>() {
+        t.iter().map(|x| string(py, &x, &item)).collect()
+    } else {
+        Err(invalid_argument(py, format!("{name} must be {one} or a list of them")))
+    }
+}
 
 /// Connects to NATS.
 #[pyfunction]
@@ -359,15 +381,7 @@ pub(crate) fn connect(
     connect_timeout: f64,
     retry_on_initial_connect: bool,
 ) -> PyResult<Py<PyAny>> {
-    let servers: Vec<String> = if let Ok(s) = servers.cast::<PyString>() {
-        vec![s.to_cow()?.into_owned()]
-    } else if let Ok(l) = servers.cast::<PyList>() {
-        l.iter().map(|x| string(py, &x, "servers[...]")).collect::<PyResult<_>>()?
-    } else if let Ok(t) = servers.cast::<PyTuple>() {
-        t.iter().map(|x| string(py, &x, "servers[...]")).collect::<PyResult<_>>()?
-    } else {
-        return Err(invalid_argument(py, "servers must be a URL string or a list of them"));
-    };
+    let servers = strings(py, servers, "servers", "a URL string")?;
     let path = |v: Option<&Bound<'_, PyAny>>, what: &str| -> PyResult<Option<std::path::PathBuf>> {
         match v {
             Some(v) if !v.is_none() => v
@@ -398,7 +412,7 @@ pub(crate) fn connect(
     };
     host::start(py, host, false, async move {
         let result = Client::connect(opts).await;
-        Outcome::new(result.map(Done::Client), None, Keepalive::new())
+        Outcome::plain(result.map(Done::Client))
     })
 }
 
@@ -518,7 +532,7 @@ impl ClientHandle {
                 Some(q) => client.queue_subscribe(&subject, &q, ropts).await,
                 None => client.subscribe(&subject, ropts).await,
             };
-            Outcome::new(result.map(|s| Done::Subscription(s, slot)), None, Keepalive::new())
+            Outcome::plain(result.map(|s| Done::Subscription(s, slot)))
         })
     }
 
@@ -546,24 +560,20 @@ impl ClientHandle {
                 Ok(()) => client.flush().await,
                 Err(e) => Err(Error::new(ErrorKind::Publish, format!("publish failed: {e}"))),
             };
-            Outcome::new(result.map(|_| Done::Unit), None, Keepalive::new())
+            Outcome::unit(result)
         })
     }
 
     #[pyo3(signature = (host))]
     fn flush(&self, py: Python<'_>, host: &Host) -> PyResult<Py<PyAny>> {
         let client = self.client.clone();
-        host::start(py, host, true, async move {
-            Outcome::new(client.flush().await.map(|_| Done::Unit), None, Keepalive::new())
-        })
+        host::start(py, host, true, async move { Outcome::unit(client.flush().await) })
     }
 
     #[pyo3(signature = (host))]
     fn close(&self, py: Python<'_>, host: &Host) -> PyResult<Py<PyAny>> {
         let client = self.client.clone();
-        host::start(py, host, false, async move {
-            Outcome::new(client.close().await.map(|_| Done::Unit), None, Keepalive::new())
-        })
+        host::start(py, host, false, async move { Outcome::unit(client.close().await) })
     }
 
     #[pyo3(signature = (host, name, subjects))]
@@ -575,17 +585,9 @@ impl ClientHandle {
         subjects: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
         let name = string(py, name, "name")?;
-        let subjects: Vec<String> = if let Ok(s) = subjects.cast::<PyString>() {
-            vec![s.to_cow()?.into_owned()]
-        } else if let Ok(l) = subjects.cast::<PyList>() {
-            l.iter().map(|x| string(py, &x, "subjects[...]")).collect::<PyResult<_>>()?
-        } else {
-            return Err(invalid_argument(py, "subjects must be a subject string or a list of them"));
-        };
+        let subjects = strings(py, subjects, "subjects", "a subject string")?;
         let client = self.client.clone();
-        host::start(py, host, false, async move {
-            Outcome::new(client.ensure_stream(&name, subjects).await.map(|_| Done::Unit), None, Keepalive::new())
-        })
+        host::start(py, host, false, async move { Outcome::unit(client.ensure_stream(&name, subjects).await) })
     }
 
     #[pyo3(signature = (host, subject, data, options))]
@@ -642,7 +644,7 @@ impl ClientHandle {
         let client = self.client.clone();
         host::start(py, host, false, async move {
             let result = client.jetstream_consumer(&stream, &durable, ropts, copts).await;
-            Outcome::new(result.map(|c| Done::Consumer(c, slot)), None, Keepalive::new())
+            Outcome::plain(result.map(|c| Done::Consumer(c, slot)))
         })
     }
 }
@@ -662,6 +664,20 @@ fn opt_timeout(py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<O
     }
 }
 
+/// A `next` call's timeout, and its context, put in the slot where the receive options' handlers
+/// find it.
+fn next_ctx(
+    py: Python<'_>,
+    host: &Host,
+    slot: &Slot,
+    timeout: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(Option<Duration>, Arc<CallCtx>)> {
+    let timeout = opt_timeout(py, timeout)?;
+    let ctx = CallCtx::new(host);
+    set_slot(slot, &ctx);
+    Ok((timeout, ctx))
+}
+
 fn closed() -> Error {
     Error::new(ErrorKind::Closed, "the subscription has ended")
 }
@@ -678,9 +694,7 @@ impl SubscriptionHandle {
     /// The next envelope; `None` after `timeout` seconds; `Closed` once the subscription ends.
     #[pyo3(signature = (host, timeout = None))]
     fn next(&self, py: Python<'_>, host: &Host, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
-        let timeout = opt_timeout(py, timeout)?;
-        let ctx = CallCtx::new(host);
-        set_slot(&self.slot, &ctx);
+        let (timeout, ctx) = next_ctx(py, host, &self.slot, timeout)?;
         let sub = self.sub.clone();
         host::start(py, host, true, async move {
             let mut sub = sub.lock().await;
@@ -718,7 +732,7 @@ impl SubscriptionHandle {
                     None => Err(closed()),
                 },
             };
-            Outcome::new(result, None, Keepalive::new())
+            Outcome::plain(result)
         })
     }
 
@@ -727,7 +741,7 @@ impl SubscriptionHandle {
         let sub = self.sub.clone();
         host::start(py, host, true, async move {
             sub.lock().await.unsubscribe().await;
-            Outcome::new(Ok(Done::Unit), None, Keepalive::new())
+            Outcome::plain(Ok(Done::Unit))
         })
     }
 }
@@ -744,9 +758,7 @@ impl ConsumerHandle {
     /// The next delivery `(handle, header, payloads, delivered)`, or `None` after `timeout`.
     #[pyo3(signature = (host, timeout = None))]
     fn next(&self, py: Python<'_>, host: &Host, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
-        let timeout = opt_timeout(py, timeout)?;
-        let ctx = CallCtx::new(host);
-        set_slot(&self.slot, &ctx);
+        let (timeout, ctx) = next_ctx(py, host, &self.slot, timeout)?;
         let consumer = self.consumer.clone();
         host::start(py, host, true, async move {
             let result = consumer.lock().await.next(timeout).await;
@@ -768,7 +780,7 @@ impl DeliveryHandle {
         let d = self.delivery.clone();
         host::start(py, host, true, async move {
             let result = d.lock().await.ack().await;
-            Outcome::new(result.map(|_| Done::Unit), None, Keepalive::new())
+            Outcome::unit(result)
         })
     }
 
@@ -778,7 +790,7 @@ impl DeliveryHandle {
         let d = self.delivery.clone();
         host::start(py, host, true, async move {
             let result = d.lock().await.nak(delay).await;
-            Outcome::new(result.map(|_| Done::Unit), None, Keepalive::new())
+            Outcome::unit(result)
         })
     }
 }
