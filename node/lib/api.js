@@ -54,7 +54,7 @@ async function smartsend(subject, data, options) {
   const o = c.sendOptions(options, defaults) || {}
   if (conn === undefined || conn === null) {
     const n = await call(() => native.smartsend(subject, payloads, o, false))
-    return [c.sentEnvelope(n), n.json]
+    return c.sentPair(n)
   }
   if (typeof conn !== 'object' || typeof conn.publish !== 'function') {
     throw invalid(`nats_connection must be a nats.js connection (with publish) or a Bridge, got ${describe(conn)}`)
@@ -78,7 +78,7 @@ async function smartsend(subject, data, options) {
       })
     }
   }
-  return [c.sentEnvelope(n), n.json]
+  return c.sentPair(n)
 }
 
 /**
@@ -87,7 +87,7 @@ async function smartsend(subject, data, options) {
  * An envelope this package decoded already is returned as it is.
  */
 async function smartreceive(msg, options) {
-  if (msg !== null && typeof msg === 'object' && msg[c.DECODED]) return msg
+  if (msg !== null && typeof msg === 'object' && c.isDecoded(msg)) return msg
   const bytes = c.messageBytes(msg)
   const o = c.receiveOptions(options, defaults)
   const n = await call(() => native.smartreceive(bytes, o))

@@ -1,7 +1,7 @@
 'use strict'
 // Bridge (one NATS connection), Subscription, JetStreamConsumer and Delivery over the addon.
 const native = require('../native.js')
-const { call, invalid, describe } = require('./errors.js')
+const { call, fromNative, invalid, describe } = require('./errors.js')
 const c = require('./convert.js')
 const { defaults } = require('./api.js')
 
@@ -47,6 +47,11 @@ function connectOptions(options) {
   return o
 }
 
+/** Whether `v` is a promise (a native call not finished on the spot). */
+function isPromise(v) {
+  return v !== null && typeof v === 'object' && typeof v.then === 'function'
+}
+
 function checkSubject(subject) {
   if (typeof subject !== 'string') throw invalid(`subject must be a string, got ${describe(subject)}`)
 }
@@ -80,7 +85,7 @@ class Bridge {
     checkSubject(subject)
     const payloads = c.toNativePayloads(data)
     const n = await call(() => this[KEY].smartsend(subject, payloads, c.sendOptions(options, defaults)))
-    return [c.sentEnvelope(n), n.json]
+    return c.sentPair(n)
   }
 
   async smartrequest(subject, data, options) {
@@ -92,22 +97,39 @@ class Bridge {
     if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) {
       throw invalid(`option timeout must be a positive number of milliseconds, got ${describe(timeout)}`)
     }
-    const n = await call(() => this[KEY].smartrequest(subject, payloads, so, ro, timeout))
+    // As `call`, without its extra async step (this is the request-reply hot path).
+    let n
+    try {
+      n = this[KEY].smartrequest(subject, payloads, so, ro, timeout)
+      if (isPromise(n)) n = await n
+    } catch (e) {
+      throw fromNative(e)
+    }
     return c.receivedEnvelope(n, ro && ro.table_format)
   }
 
   async reply(env, data, options) {
     if (env === null || typeof env !== 'object') throw invalid(`reply needs the received envelope, got ${describe(env)}`)
-    if (typeof env.reply_to !== 'string' || !env.reply_to) {
+    const replyTo = env.reply_to
+    if (typeof replyTo !== 'string' || !replyTo) {
       throw invalid('the envelope has no reply_to to answer')
     }
-    const target = { reply_to: env.reply_to, msg_id: env.msg_id, correlation_id: env.correlation_id }
-    for (const k of ['msg_id', 'correlation_id']) {
-      if (target[k] !== undefined && typeof target[k] !== 'string') throw invalid(`env.${k} must be a string`)
+    const msgId = env.msg_id
+    if (msgId !== undefined && typeof msgId !== 'string') throw invalid('env.msg_id must be a string')
+    const correlationId = env.correlation_id
+    if (correlationId !== undefined && typeof correlationId !== 'string') {
+      throw invalid('env.correlation_id must be a string')
     }
     const payloads = c.toNativePayloads(data)
-    const n = await call(() => this[KEY].reply(target, payloads, c.sendOptions(options, defaults)))
-    return [c.sentEnvelope(n), n.json]
+    // As `call`, without its extra async step.
+    let n
+    try {
+      n = this[KEY].reply(replyTo, msgId, correlationId, payloads, c.sendOptions(options, defaults))
+      if (isPromise(n)) n = await n
+    } catch (e) {
+      throw fromNative(e)
+    }
+    return c.sentPair(n)
   }
 
   async subscribe(subject, options) {
@@ -134,7 +156,8 @@ class Bridge {
     checkSubject(subject)
     const payloads = c.toNativePayloads(data)
     const n = await call(() => this[KEY].jetstreamPublish(subject, payloads, c.sendOptions(options, defaults)))
-    return [c.sentEnvelope(n.sent), n.sent.json, n.ack]
+    const [env, json] = c.sentPair(n.sent)
+    return [env, json, n.ack]
   }
 
   async jetstreamConsumer(stream, durable, options) {
@@ -194,7 +217,14 @@ class Subscription {
 
   /** The next decoded envelope, or null once closed. A bad message rejects this call only. */
   async next() {
-    const n = await call(() => this[KEY].next())
+    // As `call`, without its extra async step.
+    let n
+    try {
+      n = this[KEY].next()
+      if (isPromise(n)) n = await n
+    } catch (e) {
+      throw fromNative(e)
+    }
     return n === null || n === undefined ? null : c.receivedEnvelope(n, this.tableFormat)
   }
 
@@ -211,19 +241,40 @@ class Subscription {
   }
 
   [Symbol.asyncIterator]() {
-    return iterate(
-      async () => {
+    // `next()` inlined (one async step per envelope instead of three).
+    const sub = this
+    return {
+      async next() {
         for (;;) {
+          let n
           try {
-            return await this.next()
+            n = sub[KEY].next()
+            if (isPromise(n)) n = await n
           } catch (e) {
-            if (!this.onError) throw e
-            await this.onError(e)
+            if (!sub.onError) throw fromNative(e)
+            await sub.onError(fromNative(e))
+            continue
           }
+          if (n === null || n === undefined) return { done: true, value: undefined }
+          let value
+          try {
+            value = c.receivedEnvelope(n, sub.tableFormat)
+          } catch (e) {
+            if (!sub.onError) throw e
+            await sub.onError(e)
+            continue
+          }
+          return { done: false, value }
         }
       },
-      () => this.unsubscribe(),
-    )
+      async return() {
+        await sub.unsubscribe()
+        return { done: true, value: undefined }
+      },
+      [Symbol.asyncIterator]() {
+        return this
+      },
+    }
   }
 }
 

@@ -2,11 +2,29 @@
 // The seed's JavaScript values to and from what the addon takes and gives.
 const { NATSBridgeError, invalid, describe } = require('./errors.js')
 
+// The order is the engine's (`PayloadType::ALL`): the addon takes a type by its index here.
 const TYPES = ['text', 'dictionary', 'table', 'image', 'audio', 'video', 'binary']
-const TYPE_SET = new Set(TYPES)
+const TYPE_CODE = new Map(TYPES.map((t, i) => [t, i]))
+// What a payload's value is, for the addon (see `PayloadsIn` in src/send.rs).
+const TEXT = 0
+const JSON_TEXT = 1
+const BYTES = 2
+const PATH = 3
 const BYTES_TYPES = new Set(['image', 'audio', 'video', 'binary'])
-/** Marks envelopes this package decoded (so `smartreceive` hands them back as they are). */
-const DECODED = Symbol.for('natsbridge.decoded')
+/** The envelopes this package decoded (so `smartreceive` hands them back as they are). A
+ *  WeakSet rather than a marker property: defining a property on each envelope cost as much as
+ *  reading its fields. Kept under a registry symbol, shared by every copy of the package. */
+const DECODED_KEY = Symbol.for('natsbridge.decoded')
+const decoded = globalThis[DECODED_KEY] instanceof WeakSet ? globalThis[DECODED_KEY] : new WeakSet()
+if (globalThis[DECODED_KEY] !== decoded) {
+  Object.defineProperty(globalThis, DECODED_KEY, { value: decoded, configurable: true })
+}
+
+/** Whether `v` is an envelope this package decoded (earlier versions marked it with a
+ *  property under the same symbol). */
+function isDecoded(v) {
+  return decoded.has(v) || v[DECODED_KEY] === true
+}
 
 let arrowModule
 /** apache-arrow, loaded on first use (an optional peer dependency). */
@@ -78,13 +96,13 @@ function jsonText(value, where) {
   return text
 }
 
-/** `[[dataname, value, type], ...]` into the addon's payloads, each
- *  `[dataname, type, text, json, bytes, path]` with exactly one of the last four set. */
+/** `[[dataname, value, type], ...]` into the addon's payloads: one flat array of
+ *  `dataname, type index, value kind, value` for each (see `PayloadsIn` in src/send.rs). */
 function toNativePayloads(data) {
   if (!Array.isArray(data)) {
     throw invalid(`data must be an array of [dataname, value, type] items, got ${describe(data)}`)
   }
-  const out = new Array(data.length)
+  const out = new Array(data.length * 4)
   for (let i = 0; i < data.length; i++) {
     const item = data[i]
     if (!Array.isArray(item) || item.length !== 3) {
@@ -95,18 +113,22 @@ function toNativePayloads(data) {
     // Only error messages need it: made on demand, off the path of every call.
     const where = () => `data[${i}] (${JSON.stringify(dataname)})`
     if (typeof type !== 'string') throw invalid(`${where()}: type must be a string, got ${describe(type)}`)
-    if (!TYPE_SET.has(type)) {
+    const code = TYPE_CODE.get(type)
+    if (code === undefined) {
       throw new NATSBridgeError(
         'UnknownPayloadType',
         `${where()}: unknown payload type ${JSON.stringify(type)}; expected one of ${TYPES.join(', ')}`,
       )
     }
-    const p = [dataname, type, undefined, undefined, undefined, undefined]
+    let kind
+    let v
     if (type === 'text') {
       if (typeof value !== 'string') throw invalid(`${where()}: a text payload must be a string, got ${describe(value)}`)
-      p[2] = value
+      kind = TEXT
+      v = value
     } else if (type === 'dictionary') {
-      p[3] = jsonText(value, where)
+      kind = JSON_TEXT
+      v = jsonText(value, where)
     } else if (type === 'table') {
       if (Array.isArray(value)) {
         for (let r = 0; r < value.length; r++) {
@@ -115,30 +137,36 @@ function toNativePayloads(data) {
             throw invalid(`${where()}: table row ${r} must be an object of column values, got ${describe(row)}`)
           }
         }
-        p[3] = jsonText(value, where)
+        kind = JSON_TEXT
+        v = jsonText(value, where)
       } else if (isArrowTable(value)) {
-        p[4] = asBuffer(arrow().tableToIPC(value, 'stream'))
+        kind = BYTES
+        v = asBuffer(arrow().tableToIPC(value, 'stream'))
       } else if (isFileRef(value)) {
-        p[5] = value.path
+        kind = PATH
+        v = value.path
       } else {
-        const bytes = asBuffer(value)
-        if (!bytes) {
+        v = asBuffer(value)
+        if (!v) {
           throw invalid(
             `${where()}: a table must be an array of row objects, an apache-arrow Table or Arrow IPC bytes, got ${describe(value)}`,
           )
         }
-        p[4] = bytes
+        kind = BYTES
       }
+    } else if (isFileRef(value)) {
+      kind = PATH
+      v = value.path
     } else {
-      if (isFileRef(value)) {
-        p[5] = value.path
-      } else {
-        const bytes = asBuffer(value)
-        if (!bytes) throw invalid(`${where()}: ${type} data must be a Uint8Array, Buffer or ArrayBuffer, got ${describe(value)}`)
-        p[4] = bytes
-      }
+      v = asBuffer(value)
+      if (!v) throw invalid(`${where()}: ${type} data must be a Uint8Array, Buffer or ArrayBuffer, got ${describe(value)}`)
+      kind = BYTES
     }
-    out[i] = p
+    const at = 4 * i
+    out[at] = dataname
+    out[at + 1] = code
+    out[at + 2] = kind
+    out[at + 3] = v
   }
   return out
 }
@@ -290,11 +318,59 @@ function messageBytes(msg) {
   )
 }
 
-/** The seed's envelope object from the addon's decoded form, `[json, ...side]` (see
- *  `EnvelopeOut` in src/receive.rs): `json` is `[header, [[id, dataname, type, transport, size,
- *  metadata, kind, value], ...]]`, and `side` holds long texts and bytes by index. */
+/** The seed's envelope object from the addon's decoded form, `[text, ...side]` or just `text`
+ *  (see `EnvelopeOut` in src/receive.rs): `side` holds long texts and bytes by index; `text` is
+ *  the compact form (fields each preceded by a NUL, read by position) or, rarely, JSON. */
 function receivedEnvelope(n, tableFormat) {
-  const [env, entries] = JSON.parse(n[0])
+  const s = typeof n === 'string' ? n : n[0]
+  if (s.charCodeAt(0) !== 0) return receivedFromJson(s, n, tableFormat)
+  const a = s.split('\u0000')
+  // a[0] is the empty string before the first field; the payloads' 8 fields each start at 14.
+  const count = (a.length - 14) >> 3
+  const payloads = new Array(count)
+  for (let i = 0, j = 14; i < count; i++, j += 8) {
+    const type = a[j + 2]
+    const kind = a[j + 6]
+    const v = a[j + 7]
+    let value
+    if (kind === 't') value = v
+    else if (kind === 'j') value = JSON.parse(v)
+    else if (kind === 'f') value = { path: v }
+    else if (kind === 'b' && type === 'table' && tableFormat === 'arrow') value = arrow().tableFromIPC(n[+v])
+    else value = n[+v]
+    const t = [a[j + 1], value, type]
+    t.id = a[j]
+    t.transport = a[j + 3]
+    t.size = +a[j + 4]
+    const metadata = a[j + 5]
+    if (metadata !== '') t.metadata = JSON.parse(metadata)
+    payloads[i] = t
+  }
+  const metadata = a[13]
+  const env = {
+    correlation_id: a[1],
+    msg_id: a[2],
+    timestamp: a[3],
+    send_to: a[4],
+    msg_purpose: a[5],
+    sender_name: a[6],
+    sender_id: a[7],
+    receiver_name: a[8],
+    receiver_id: a[9],
+    reply_to: a[10],
+    reply_to_msg_id: a[11],
+    broker_url: a[12],
+    metadata: metadata === '{}' ? {} : JSON.parse(metadata),
+    payloads,
+  }
+  decoded.add(env)
+  return env
+}
+
+/** `receivedEnvelope` for the JSON form: `[header, [[id, dataname, type, transport, size,
+ *  metadata, kind, value], ...]]`. */
+function receivedFromJson(text, n, tableFormat) {
+  const [env, entries] = JSON.parse(text)
   const payloads = new Array(entries.length)
   for (let i = 0; i < payloads.length; i++) {
     const [id, dataname, type, transport, size, metadata, kind, v] = entries[i]
@@ -311,8 +387,15 @@ function receivedEnvelope(n, tableFormat) {
     payloads[i] = t
   }
   env.payloads = payloads
-  Object.defineProperty(env, DECODED, { value: true })
+  decoded.add(env)
   return env
+}
+
+/** `[env, env_json_str]` from the addon's `SentOut`: the JSON text alone (a small envelope), or
+ *  `{ json, bytes?, header? }`. */
+function sentPair(n) {
+  if (typeof n === 'string') return [JSON.parse(n), n]
+  return [sentEnvelope(n), n.json]
 }
 
 /** The seed's `env` of a sent envelope. A small one comes without `header`: its whole JSON (the
@@ -338,7 +421,7 @@ function sentEnvelope(n) {
 }
 
 module.exports = {
-  DECODED,
+  isDecoded,
   arrow,
   asBuffer,
   toNativePayloads,
@@ -346,5 +429,5 @@ module.exports = {
   receiveOptions,
   messageBytes,
   receivedEnvelope,
-  sentEnvelope,
+  sentPair,
 }

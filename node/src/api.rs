@@ -8,7 +8,7 @@ use natsbridge::store::{RetryPolicy, UploadBody};
 use crate::error::{argument, guard};
 use crate::options::{receive_config, ReceiveOptions, SendOptions};
 use crate::receive::EnvelopeOut;
-use crate::send::{payloads, sent_out, PayloadIn, SentOut};
+use crate::send::{payloads, sent_out, PayloadsIn, SentOut};
 
 /// Sends `data` (an array of `[dataname, value, type]`) to `subject`: small payloads travel
 /// base64 inside the envelope, large ones through the claim-check store, always so that the
@@ -19,7 +19,7 @@ use crate::send::{payloads, sent_out, PayloadIn, SentOut};
 )]
 pub async fn smartsend(
     subject: String,
-    data: Vec<PayloadIn>,
+    data: PayloadsIn,
     options: Option<SendOptions>,
     want_bytes: Option<bool>,
 ) -> Result<SentOut> {

@@ -12,7 +12,7 @@ use tokio::sync::{watch, Mutex};
 use crate::error::{argument, err, guard};
 use crate::options::{receive_config, ConnectOptions, ConsumerOptions, ReceiveOptions, SendOptions};
 use crate::receive::{envelope_out, EnvelopeOut, ReceiveConfig};
-use crate::send::{payloads, sent_out, PayloadIn, SentOut};
+use crate::send::{payloads, sent_out, PayloadsIn, SentOut};
 
 /// A connection to NATS that speaks NATSBridge. Close it with `close()`; the process then exits
 /// normally once nothing else is pending.
@@ -21,15 +21,6 @@ pub struct Bridge {
     client: Client,
     closed: Arc<AtomicBool>,
 }
-
-/// The envelope a reply answers: its `reply_to`, `msg_id` and `correlation_id`.
-pub struct ReplyTarget {
-    pub reply_to: Option<String>,
-    pub msg_id: Option<String>,
-    pub correlation_id: Option<String>,
-}
-
-crate::js::from_js_object!(ReplyTarget { reply_to: "reply_to", msg_id: "msg_id", correlation_id: "correlation_id" });
 
 /// The stream's answer to a JetStream publish.
 #[napi(object, object_from_js = false)]
@@ -80,12 +71,7 @@ impl Bridge {
         ts_args_type = "subject: string, data: readonly PayloadItem[], options?: SendOptions",
         ts_return_type = "Promise<[SentEnvelope, string]>"
     )]
-    pub async fn smartsend(
-        &self,
-        subject: String,
-        data: Vec<PayloadIn>,
-        options: Option<SendOptions>,
-    ) -> Result<SentOut> {
+    pub async fn smartsend(&self, subject: String, data: PayloadsIn, options: Option<SendOptions>) -> Result<SentOut> {
         let client = self.open()?;
         guard(async move {
             let opts = send_options(options, &client)?;
@@ -106,7 +92,7 @@ impl Bridge {
         &self,
         env: &'env Env,
         subject: String,
-        data: Vec<PayloadIn>,
+        data: PayloadsIn,
         send: Option<SendOptions>,
         receive: Option<ReceiveOptions>,
         timeout: Option<f64>,
@@ -115,6 +101,7 @@ impl Bridge {
         // wait for the reply and its decoding run on the runtime.
         let small = crate::inline::fits(&data);
         let client = self.open()?;
+        crate::deadline::note_request();
         let fut = guard(async move {
             let timeout = match timeout {
                 Some(t) if t.is_finite() && t > 0.0 => Duration::from_secs_f64(t / 1000.0),
@@ -141,20 +128,24 @@ impl Bridge {
     pub fn reply<'env>(
         &self,
         env: &'env Env,
-        to: ReplyTarget,
-        data: Vec<PayloadIn>,
+        reply_to: String,
+        msg_id: Option<String>,
+        correlation_id: Option<String>,
+        data: PayloadsIn,
         options: Option<SendOptions>,
     ) -> Result<Either<SentOut, Object<'env>>> {
-        // A responder's answer is usually small: built and queued on the connection right here,
-        // without first waking a runtime thread to do it (the JS layer awaits either result).
+        // The JS layer passes the three fields of the envelope as separate arguments: no property
+        // to look up here. A responder's answer is usually small: built and queued on the
+        // connection right here, without first waking a runtime thread to do it (the JS layer
+        // awaits either result).
         let small = crate::inline::fits(&data);
         let client = self.open()?;
         let fut = guard(async move {
             let to = Envelope {
                 header: Header {
-                    reply_to: to.reply_to.unwrap_or_default(),
-                    msg_id: to.msg_id.unwrap_or_default(),
-                    correlation_id: to.correlation_id.unwrap_or_default(),
+                    reply_to,
+                    msg_id: msg_id.unwrap_or_default(),
+                    correlation_id: correlation_id.unwrap_or_default(),
                     ..Default::default()
                 },
                 payloads: Vec::new(),
@@ -203,7 +194,7 @@ impl Bridge {
     pub async fn jetstream_publish(
         &self,
         subject: String,
-        data: Vec<PayloadIn>,
+        data: PayloadsIn,
         options: Option<SendOptions>,
     ) -> Result<PublishedOut> {
         let client = self.open()?;

@@ -1,7 +1,9 @@
 //! Promises without napi's `async fn` machinery, for the calls on a request-reply's critical path.
 //!
 //! A napi `async fn` spawns two tasks on the runtime (the future and a panic watcher), waking a
-//! runtime thread at once, and settles through a threadsafe function that wakes the JS thread.
+//! runtime thread at once, and settles through a threadsafe function made for it that wakes the
+//! JS thread. Here a promise is settled through the JS thread's one long-lived threadsafe
+//! function instead (`settle`).
 //! For a small request or reply most of the work is an envelope build (microseconds) and a
 //! hand-off to the connection's write queue, and the rest is waiting. So [`run`] polls the future
 //! once right here on the JS thread; when that finishes it, its value is returned as it is (the
@@ -14,10 +16,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use napi::bindgen_prelude::*;
-use napi::JsDeferred;
 use natsbridge::parked::Parked;
 
-use crate::send::PayloadIn;
+use crate::send::{PayloadsIn, ValueIn};
+use crate::settle::Pending;
 
 /// Payloads (or a received message) up to this many bytes in all are built (or decoded) on the
 /// JS thread: a few microseconds. Larger ones, and files, are left to the runtime's threads.
@@ -25,34 +27,27 @@ pub const INLINE_MAX: usize = 16 * 1024;
 
 /// Whether `data` is small enough to build on the JS thread: no files, at most [`INLINE_MAX`]
 /// bytes of values.
-pub fn fits(data: &[PayloadIn]) -> bool {
+pub fn fits(data: &PayloadsIn) -> bool {
     let mut total = 0;
-    for p in data {
-        if p.path.is_some() {
-            return false;
-        }
-        total += p.text.as_ref().map_or(0, String::len)
-            + p.json.as_ref().map_or(0, String::len)
-            + p.bytes.as_ref().map_or(0, |b| b.len());
+    for p in &data.0 {
+        total += match &p.value {
+            ValueIn::Path(_) => return false,
+            ValueIn::Text(s) | ValueIn::Json(s) => s.len(),
+            ValueIn::Bytes(b) => b.len(),
+        };
     }
     total <= INLINE_MAX
 }
 
-type Settle<T> = Box<dyn FnOnce(Env) -> Result<T> + Send>;
-type Call<T, F> = (Pin<Box<F>>, JsDeferred<T, Settle<T>>);
+type Call<T, F> = (Pin<Box<F>>, Pending<T>);
 
 /// Drives a call to its end on the runtime and settles its promise.
-fn settle_on_runtime<T, F>((fut, deferred): Call<T, F>)
+fn settle_on_runtime<T, F>((fut, pending): Call<T, F>)
 where
     T: ToNapiValue + Send + 'static,
     F: Future<Output = Result<T>> + Send + 'static,
 {
-    spawn(async move {
-        match fut.await {
-            Ok(v) => deferred.resolve(Box::new(move |_| Ok(v))),
-            Err(e) => deferred.reject(e),
-        }
-    });
+    spawn(async move { pending.settle(fut.await) });
 }
 
 /// `fut`'s value when one poll on this (the JS) thread, in the runtime's context, finishes it
@@ -64,8 +59,8 @@ where
 {
     let mut fut = Box::pin(fut);
     if !here {
-        let (deferred, promise) = env.create_deferred::<T, Settle<T>>()?;
-        settle_on_runtime((fut, deferred));
+        let (pending, promise) = Pending::new(env)?;
+        settle_on_runtime((fut, pending));
         return Ok(Either::B(promise));
     }
     let parked = Parked::new(settle_on_runtime::<T, F>);
@@ -73,8 +68,8 @@ where
     if let Poll::Ready(v) = within_runtime_if_available(|| fut.as_mut().poll(&mut Context::from_waker(&waker))) {
         return v.map(Either::A);
     }
-    let (deferred, promise) = env.create_deferred::<T, Settle<T>>()?;
+    let (pending, promise) = Pending::new(env)?;
     // Started at once if woken during the poll; otherwise by the first wake.
-    parked.park((fut, deferred));
+    parked.park((fut, pending));
     Ok(Either::B(promise))
 }

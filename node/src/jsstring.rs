@@ -76,7 +76,21 @@ unsafe fn string_value(env: sys::napi_env, text: &Arc<String>) -> Result<sys::na
             drop(unsafe { Box::from_raw(hint) });
         }
     }
-    unsafe { <&str>::to_napi_value(env, text.as_str()) }
+    unsafe { small_string(env, text) }
+}
+
+/// A JavaScript string copied from `text`: as Latin-1 when it is ASCII (the same characters),
+/// which spares V8 its UTF-8 decoding pass.
+unsafe fn small_string(env: sys::napi_env, text: &str) -> Result<sys::napi_value> {
+    if !text.is_ascii() {
+        return unsafe { <&str>::to_napi_value(env, text) };
+    }
+    let mut result = ptr::null_mut();
+    // SAFETY: `text` is valid for its length; ASCII is valid Latin-1.
+    check_status!(unsafe {
+        sys::napi_create_string_latin1(env, text.as_ptr().cast(), text.len() as isize, &mut result)
+    })?;
+    Ok(result)
 }
 
 /// A `Buffer` over `text`'s bytes, sharing its memory (a copy where external buffers are refused).
@@ -115,7 +129,7 @@ pub struct JsString(pub String);
 impl ToNapiValue for JsString {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         if val.0.len() < EXTERNAL_MIN {
-            return unsafe { String::to_napi_value(env, val.0) };
+            return unsafe { small_string(env, &val.0) };
         }
         unsafe { string_value(env, &Arc::new(val.0)) }
     }

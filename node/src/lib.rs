@@ -16,6 +16,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod api;
 mod bridge;
+mod deadline;
 mod error;
 mod handlers;
 mod inline;
@@ -24,3 +25,4 @@ mod jsstring;
 mod options;
 mod receive;
 mod send;
+mod settle;

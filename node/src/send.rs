@@ -8,46 +8,74 @@ use natsbridge::{ErrorKind, Payload, PayloadType, Sent, Table, Value};
 use crate::error::{argument, err};
 use crate::jsstring::SharedText;
 
-/// One payload as the JS layer hands it over: exactly one of `text`, `json`, `bytes`, `path`.
-/// It arrives as the array `[dataname, payload_type, text, json, bytes, path]`: read by index,
-/// with no property name to make and look up for each field.
-pub struct PayloadIn {
-    pub dataname: Option<String>,
-    pub payload_type: Option<String>,
-    pub text: Option<String>,
+/// What a payload's value is, as the JS layer hands it over.
+pub enum ValueIn {
+    Text(String),
     /// A dictionary's JSON text, or a table's rows as JSON text.
-    pub json: Option<String>,
+    Json(String),
     /// Raw bytes, or a table's Arrow IPC stream. Taken over without a copy.
-    pub bytes: Option<Buffer>,
+    Bytes(Buffer),
     /// A file whose bytes are the serialized payload (streamed when it goes by link).
-    pub path: Option<String>,
+    Path(String),
 }
 
-impl FromNapiValue for PayloadIn {
-    unsafe fn from_napi_value(env: napi::sys::napi_env, value: napi::sys::napi_value) -> Result<Self> {
-        // SAFETY: called by napi with a value of this env.
-        let a = unsafe { Array::from_napi_value(env, value)? };
-        Ok(PayloadIn {
-            dataname: a.get::<Option<String>>(0)?.flatten(),
-            payload_type: a.get::<Option<String>>(1)?.flatten(),
-            text: a.get::<Option<String>>(2)?.flatten(),
-            json: a.get::<Option<String>>(3)?.flatten(),
-            bytes: a.get::<Option<Buffer>>(4)?.flatten(),
-            path: a.get::<Option<String>>(5)?.flatten(),
-        })
+/// One payload as the JS layer hands it over.
+pub struct PayloadIn {
+    pub dataname: String,
+    pub payload_type: PayloadType,
+    pub value: ValueIn,
+}
+
+/// The payloads as the JS layer hands them over: one flat array of four elements per payload,
+/// `dataname, type, kind, value`. `type` is the index of the payload type in
+/// `PayloadType::ALL` (the order of `TYPES` in lib/convert.js); `kind` says what `value` is: 0 a
+/// text, 1 JSON text (a dictionary, or a table's rows), 2 bytes (a `Buffer`), 3 a file's path.
+/// Read by index, with no property names and no empty slots: a few Node-API calls per payload.
+pub struct PayloadsIn(pub Vec<PayloadIn>);
+
+/// Element `i` of `a`, converted.
+fn element<T: FromNapiValue>(a: &Array, i: u32) -> Result<T> {
+    match a.get::<T>(i)? {
+        Some(v) => Ok(v),
+        None => Err(Error::new(Status::InvalidArg, format!("payload element {i} is missing"))),
     }
 }
 
-impl TypeName for PayloadIn {
+impl FromNapiValue for PayloadsIn {
+    unsafe fn from_napi_value(env: napi::sys::napi_env, value: napi::sys::napi_value) -> Result<Self> {
+        // SAFETY: called by napi with a value of this env.
+        let a = unsafe { Array::from_napi_value(env, value)? };
+        let n = a.len() / 4;
+        let mut out = Vec::with_capacity(n as usize);
+        for i in (0..n).map(|i| 4 * i) {
+            let dataname: String = element(&a, i)?;
+            let t: u32 = element(&a, i + 1)?;
+            let payload_type = *PayloadType::ALL
+                .get(t as usize)
+                .ok_or_else(|| Error::new(Status::InvalidArg, format!("no payload type numbered {t}")))?;
+            let value = match element::<u32>(&a, i + 2)? {
+                0 => ValueIn::Text(element(&a, i + 3)?),
+                1 => ValueIn::Json(element(&a, i + 3)?),
+                2 => ValueIn::Bytes(element(&a, i + 3)?),
+                3 => ValueIn::Path(element(&a, i + 3)?),
+                k => return Err(Error::new(Status::InvalidArg, format!("no payload value kind numbered {k}"))),
+            };
+            out.push(PayloadIn { dataname, payload_type, value });
+        }
+        Ok(PayloadsIn(out))
+    }
+}
+
+impl TypeName for PayloadsIn {
     fn type_name() -> &'static str {
-        "PayloadIn"
+        "PayloadsIn"
     }
     fn value_type() -> napi::ValueType {
         napi::ValueType::Object
     }
 }
 
-impl ValidateNapiValue for PayloadIn {}
+impl ValidateNapiValue for PayloadsIn {}
 
 fn bad_table(name: &str, e: natsbridge::Error) -> natsbridge::Error {
     argument(format!("payload {name:?}: {}", e.message()))
@@ -55,45 +83,41 @@ fn bad_table(name: &str, e: natsbridge::Error) -> natsbridge::Error {
 
 impl PayloadIn {
     pub fn into_payload(self) -> natsbridge::Result<Payload> {
-        let PayloadIn { dataname, payload_type, text, json, bytes, path } = self;
-        let dataname = dataname.ok_or_else(|| argument("a payload needs a dataname (a string)"))?;
-        let payload_type = payload_type.ok_or_else(|| argument(format!("payload {dataname:?} needs a type")))?;
-        let t: PayloadType = payload_type.parse()?;
-        if let Some(path) = path {
+        let PayloadIn { dataname, payload_type: t, value } = self;
+        if let ValueIn::Path(path) = value {
             return Ok(Payload::file(dataname, t, path));
         }
         let missing = |what: &str| argument(format!("payload {dataname:?} of type {t} needs {what}"));
-        let value = match t {
-            PayloadType::Text => Value::Text(text.ok_or_else(|| missing("a string"))?),
-            PayloadType::Dictionary => {
-                let json = json.ok_or_else(|| missing("a JSON-serializable value"))?;
-                Value::Dictionary(
-                    serde_json::from_str(&json)
-                        .map_err(|e| argument(format!("payload {dataname:?}: not valid JSON: {e}")))?,
-                )
+        let value = match (t, value) {
+            (PayloadType::Text, ValueIn::Text(s)) => Value::Text(s),
+            (PayloadType::Text, _) => return Err(missing("a string")),
+            (PayloadType::Dictionary, ValueIn::Json(json)) => Value::Dictionary(
+                serde_json::from_str(&json)
+                    .map_err(|e| argument(format!("payload {dataname:?}: not valid JSON: {e}")))?,
+            ),
+            (PayloadType::Dictionary, _) => return Err(missing("a JSON-serializable value")),
+            (PayloadType::Table, ValueIn::Json(rows)) => {
+                let rows: serde_json::Value = serde_json::from_str(&rows)
+                    .map_err(|e| argument(format!("payload {dataname:?}: rows are not valid JSON: {e}")))?;
+                Value::Table(Table::from_json_rows(&rows).map_err(|e| bad_table(&dataname, e))?)
             }
-            PayloadType::Table => match (json, bytes) {
-                (Some(rows), _) => {
-                    let rows: serde_json::Value = serde_json::from_str(&rows)
-                        .map_err(|e| argument(format!("payload {dataname:?}: rows are not valid JSON: {e}")))?;
-                    Value::Table(Table::from_json_rows(&rows).map_err(|e| bad_table(&dataname, e))?)
-                }
-                (None, Some(ipc)) => {
-                    Value::Table(Table::from_ipc(Bytes::from_owner(ipc)).map_err(|e| bad_table(&dataname, e))?)
-                }
-                (None, None) => return Err(missing("an array of row objects or an apache-arrow Table")),
-            },
-            raw => Value::from_bytes(raw, Bytes::from_owner(bytes.ok_or_else(|| missing("a Uint8Array or Buffer"))?))?,
+            (PayloadType::Table, ValueIn::Bytes(ipc)) => {
+                Value::Table(Table::from_ipc(Bytes::from_owner(ipc)).map_err(|e| bad_table(&dataname, e))?)
+            }
+            (PayloadType::Table, _) => return Err(missing("an array of row objects or an apache-arrow Table")),
+            (raw, ValueIn::Bytes(b)) => Value::from_bytes(raw, Bytes::from_owner(b))?,
+            (_, _) => return Err(missing("a Uint8Array or Buffer")),
         };
         Ok(Payload::new(dataname, value))
     }
 }
 
-pub fn payloads(items: Vec<PayloadIn>) -> natsbridge::Result<Vec<Payload>> {
-    items.into_iter().map(PayloadIn::into_payload).collect()
+pub fn payloads(items: PayloadsIn) -> natsbridge::Result<Vec<Payload>> {
+    items.0.into_iter().map(PayloadIn::into_payload).collect()
 }
 
-/// A built (and maybe published) envelope on its way to JS: `{ json, bytes?, header }`.
+/// A built (and maybe published) envelope on its way to JS: `{ json, bytes?, header }`, or only
+/// the `json` string when there is neither `bytes` nor `header`.
 pub struct SentOut {
     /// The envelope's JSON text: the seed's `env_json_str`.
     pub json: SharedText,
@@ -105,6 +129,11 @@ pub struct SentOut {
 
 impl ToNapiValue for SentOut {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        if !val.want_bytes && val.header.is_none() {
+            // Just the text (the usual case): no object to make and fill.
+            // SAFETY: called on the JS thread with its env.
+            return unsafe { val.json.string(env) };
+        }
         let js_env = napi::Env::from_raw(env);
         let mut obj = Object::new(&js_env)?;
         // SAFETY: called on the JS thread with its env, as every `to_napi_value`.

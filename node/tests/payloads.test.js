@@ -326,6 +326,32 @@ describe('nats.js interop', () => {
     assert.equal(await NATSBridge.smartreceive(decoded), decoded)
     await sub.unsubscribe()
   })
+
+  test('a decoded envelope is the wire envelope, whether or not a field holds a NUL', async () => {
+    // Without a NUL the addon hands the envelope to JS in its compact form, with one in its JSON
+    // form: the two must read the same.
+    for (const text of ['plain', 'with \u0000 a NUL']) {
+      const data = [
+        ['t', text, 'text'],
+        ['d', { a: [1, 'x\u0000y'], b: null }, 'dictionary'],
+        ['b', Buffer.from([1, 2, 3]), 'binary'],
+      ]
+      const [sent, json] = await NATSBridge.smartsend('x.nul', data, { is_publish: false, sender_name: text, metadata: { k: text } })
+      const wire = JSON.parse(json)
+      assert.deepStrictEqual(sent, wire)
+      const env = await NATSBridge.smartreceive(json)
+      assert.deepStrictEqual(Object.keys(env), Object.keys(wire))
+      for (const k of Object.keys(wire)) if (k !== 'payloads') assert.deepStrictEqual(env[k], wire[k], k)
+      assert.deepStrictEqual(
+        env.payloads.map((p) => [p[0], p[2], p.id, p.transport, p.size]),
+        wire.payloads.map((p) => [p.dataname, p.payload_type, p.id, p.transport, p.size]),
+      )
+      assert.equal(env.payloads[0][1], text)
+      assert.deepStrictEqual(env.payloads[1][1], { a: [1, 'x\u0000y'], b: null })
+      assert.deepStrictEqual(env.payloads[2][1], Buffer.from([1, 2, 3]))
+      assert.equal(await NATSBridge.smartreceive(env), env)
+    }
+  })
 })
 
 test('the ESM entry exports the same API', async () => {
