@@ -56,7 +56,7 @@ impl UploadBody {
     }
 
     /// The body as a stream of chunks; a file is opened now and read on a thread of its own.
-    pub async fn into_stream(self) -> Result<ByteStream> {
+    pub fn into_stream(self) -> Result<ByteStream> {
         match self {
             UploadBody::Bytes(b) => Ok(Box::pin(futures::stream::once(async { Ok(b) }))),
             UploadBody::File { path, .. } => chunks::read_file(path),
@@ -90,7 +90,7 @@ pub trait Uploader: Send + Sync {
         body: UploadBody,
     ) -> BoxFuture<'a, Result<Stored>> {
         Box::pin(async move {
-            let sha256 = async { digest::of_stream(body.clone().into_stream().await?).await };
+            let sha256 = async { digest::of_stream(body.clone().into_stream()?).await };
             let (url, sha256) = futures::try_join!(self.upload(fileserver_url, dataname, body.clone()), sha256)?;
             Ok(Stored { url, sha256 })
         })

@@ -40,7 +40,7 @@ impl Uploader for PlikUploader {
         Box::pin(async move {
             let len = body.len();
             let sha256 = digest::start();
-            let chunks = sha256.tee(body.into_stream().await?);
+            let chunks = sha256.tee(body.into_stream()?);
             let url = oneshot(fileserver_url, dataname, len, chunks).await?.url;
             Ok(Stored { url, sha256: sha256.finish().await? })
         })
@@ -65,7 +65,7 @@ struct FileCreated {
 /// `{fileserver_url}/file/{uploadId}/{fileId}/{fileName}`.
 pub async fn plik_oneshot_upload(fileserver_url: &str, dataname: &str, body: UploadBody) -> Result<PlikUpload> {
     let len = body.len();
-    oneshot(fileserver_url, dataname, len, body.into_stream().await?).await
+    oneshot(fileserver_url, dataname, len, body.into_stream()?).await
 }
 
 async fn oneshot(fileserver_url: &str, dataname: &str, len: u64, chunks: ByteStream) -> Result<PlikUpload> {
