@@ -223,8 +223,9 @@ impl Client {
         let mut pending = inbox.register();
         let header = Header { reply_to: pending.subject.clone(), ..send::header(subject, opts) };
         let sent = self.build_with(header, payloads, opts).await?;
+        let reply_to = sent.envelope.header.reply_to;
         self.nats
-            .publish_with_reply(subject.to_owned(), pending.subject.clone(), Bytes::from(sent.json.into_bytes()))
+            .publish_with_reply(subject.to_owned(), reply_to, Bytes::from(sent.json.into_bytes()))
             .await
             .map_err(|e| Error::new(ErrorKind::Publish, format!("publish failed: {e}")))?;
         let timed_out =

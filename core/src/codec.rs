@@ -7,14 +7,15 @@ use crate::payload::{PayloadType, Value};
 use crate::table::Table;
 
 /// The serialized bytes of an in-memory value (`Value::File` is streamed by the caller instead).
-pub(crate) fn serialize(value: &Value) -> Result<Bytes> {
+pub(crate) fn serialize(value: Value) -> Result<Bytes> {
     Ok(match value {
-        Value::Text(s) => Bytes::copy_from_slice(s.as_bytes()),
+        Value::Text(s) => Bytes::from(s),
         Value::Dictionary(v) => Bytes::from(
-            serde_json::to_vec(v).map_err(|e| Error::argument(format!("dictionary cannot be written as JSON: {e}")))?,
+            serde_json::to_vec(&v)
+                .map_err(|e| Error::argument(format!("dictionary cannot be written as JSON: {e}")))?,
         ),
         Value::Table(t) => Bytes::from(t.to_ipc()?),
-        Value::Image(b) | Value::Audio(b) | Value::Video(b) | Value::Binary(b) => b.clone(),
+        Value::Image(b) | Value::Audio(b) | Value::Video(b) | Value::Binary(b) => b,
         Value::File { .. } => {
             return Err(Error::new(crate::ErrorKind::Internal, "file values are streamed, not serialized"))
         }
@@ -24,10 +25,10 @@ pub(crate) fn serialize(value: &Value) -> Result<Bytes> {
 /// The native value of serialized bytes of `payload_type`.
 pub(crate) fn deserialize(payload_type: PayloadType, bytes: Bytes) -> Result<Value> {
     Ok(match payload_type {
+        // Bytes a decoder just made are unshared: they become the String without a copy.
         PayloadType::Text => Value::Text(
-            std::str::from_utf8(&bytes)
-                .map_err(|e| Error::encoding(format!("text payload is not valid UTF-8: {e}")))?
-                .to_owned(),
+            String::from_utf8(Vec::from(bytes))
+                .map_err(|e| Error::encoding(format!("text payload is not valid UTF-8: {}", e.utf8_error())))?,
         ),
         PayloadType::Dictionary => Value::Dictionary(
             serde_json::from_slice(&bytes)
@@ -54,7 +55,7 @@ mod tests {
             Value::Binary(Bytes::from_static(&[0, 255, 7])),
         ];
         for v in values {
-            let bytes = serialize(&v).unwrap();
+            let bytes = serialize(v.clone()).unwrap();
             assert_eq!(deserialize(v.payload_type(), bytes).unwrap(), v);
         }
     }

@@ -183,7 +183,10 @@ fn write_header(h: &Header, out: &mut String) {
         push_json_str(out, value);
     }
     out.push_str(",\"metadata\":");
-    out.push_str(&serde_json::to_string(&h.metadata).expect("JSON values serialize"));
+    match h.metadata.is_empty() {
+        true => out.push_str("{}"),
+        false => out.push_str(&serde_json::to_string(&h.metadata).expect("JSON values serialize")),
+    }
 }
 
 fn write_payload(p: &SentPayload, out: &mut String) {
@@ -201,7 +204,7 @@ fn write_payload(p: &SentPayload, out: &mut String) {
         out.push('"');
     }
     out.push_str(",\"size\":");
-    out.push_str(&p.size.to_string());
+    fmt::Write::write_fmt(out, format_args!("{}", p.size)).expect("writing to a String cannot fail");
     out.push_str(",\"data\":");
     match &p.data {
         SentData::Direct(b) => {

@@ -13,7 +13,8 @@ use tokio::sync::oneshot;
 
 use crate::error::{Error, ErrorKind, Result};
 
-type Routes = Mutex<HashMap<String, oneshot::Sender<async_nats::Message>>>;
+/// Waiting requests by the id their reply subject ends with.
+type Routes = Mutex<HashMap<u128, oneshot::Sender<async_nats::Message>>>;
 
 pub(crate) struct Inbox {
     prefix: String,
@@ -24,13 +25,14 @@ pub(crate) struct Inbox {
 /// A reply subject waiting for its message; unregisters itself when dropped.
 pub(crate) struct PendingReply<'a> {
     pub subject: String,
+    id: u128,
     reply: oneshot::Receiver<async_nats::Message>,
     inbox: &'a Inbox,
 }
 
 impl Drop for PendingReply<'_> {
     fn drop(&mut self) {
-        self.inbox.routes.lock().expect("inbox lock").remove(&self.subject);
+        self.inbox.routes.lock().expect("inbox lock").remove(&self.id);
     }
 }
 
@@ -48,10 +50,11 @@ impl Inbox {
 
     /// A fresh reply subject under this inbox.
     pub(crate) fn register(&self) -> PendingReply<'_> {
-        let subject = format!("{}.{}", self.prefix, crate::envelope::new_uuid().simple());
+        let id = crate::envelope::new_uuid();
+        let subject = format!("{}.{}", self.prefix, id.simple());
         let (tx, rx) = oneshot::channel();
-        self.routes.lock().expect("inbox lock").insert(subject.clone(), tx);
-        PendingReply { subject, reply: rx, inbox: self }
+        self.routes.lock().expect("inbox lock").insert(id.as_u128(), tx);
+        PendingReply { subject, id: id.as_u128(), reply: rx, inbox: self }
     }
 }
 
@@ -71,7 +74,8 @@ impl PendingReply<'_> {
                 if msg.subject.as_str() == self.subject {
                     return Some(msg);
                 }
-                let waiting = self.inbox.routes.lock().expect("inbox lock").remove(msg.subject.as_str());
+                let id = msg.subject.rsplit('.').next().and_then(|hex| u128::from_str_radix(hex, 16).ok());
+                let waiting = id.and_then(|id| self.inbox.routes.lock().expect("inbox lock").remove(&id));
                 if let Some(tx) = waiting {
                     let _ = tx.send(msg);
                 }

@@ -1,7 +1,7 @@
 //! The seed's options for sending and receiving, with its defaults.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use serde_json::{Map, Value as Json};
@@ -16,6 +16,11 @@ pub const DEFAULT_FILESERVER_URL: &str = "http://localhost:8080";
 pub const DEFAULT_SIZE_THRESHOLD: u64 = 1_000_000;
 /// nats-server's default `max_payload`, used when an envelope is built without a connection.
 pub const DEFAULT_MAX_PAYLOAD: usize = 1024 * 1024;
+
+// Shared: options are often made per call (`&SendOptions::default()`), and an `Arc::new` even of
+// these empty handlers allocates.
+static DEFAULT_UPLOADER: LazyLock<Arc<dyn Uploader>> = LazyLock::new(|| Arc::new(PlikUploader));
+static DEFAULT_DOWNLOADER: LazyLock<Arc<dyn Downloader>> = LazyLock::new(|| Arc::new(HttpFetcher));
 
 /// Options of `smartsend`, named and defaulted as in the original design.
 #[derive(Clone)]
@@ -48,7 +53,7 @@ impl Default for SendOptions {
         SendOptions {
             broker_url: DEFAULT_BROKER_URL.to_owned(),
             fileserver_url: DEFAULT_FILESERVER_URL.to_owned(),
-            uploader: Arc::new(PlikUploader),
+            uploader: DEFAULT_UPLOADER.clone(),
             size_threshold: DEFAULT_SIZE_THRESHOLD,
             correlation_id: None,
             msg_purpose: "chat".to_owned(),
@@ -99,7 +104,7 @@ pub struct ReceiveOptions {
 impl Default for ReceiveOptions {
     fn default() -> Self {
         ReceiveOptions {
-            downloader: Arc::new(HttpFetcher),
+            downloader: DEFAULT_DOWNLOADER.clone(),
             retry: RetryPolicy::default(),
             allowed_origins: None,
             max_in_memory: DEFAULT_MAX_IN_MEMORY,

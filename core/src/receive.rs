@@ -18,18 +18,31 @@ use crate::table::Table;
 pub async fn smartreceive(message: &[u8], opts: &ReceiveOptions) -> Result<Envelope> {
     let wire = WireEnvelope::parse(message)?;
     let header = wire.header;
-    let decoded = futures::future::try_join_all(wire.payloads.into_iter().map(|p| decode_payload(p, opts))).await?;
-    Ok(Envelope { header, payloads: decoded })
+    let payloads = match wire.payloads.iter().all(|p| p.transport == "direct") {
+        // Nothing to wait for: no futures to box and join (a visible share of a small message).
+        true => wire.payloads.into_iter().map(decode_inline).collect::<Result<_>>()?,
+        false => futures::future::try_join_all(wire.payloads.into_iter().map(|p| decode_payload(p, opts))).await?,
+    };
+    Ok(Envelope { header, payloads })
+}
+
+fn decode_inline(p: WirePayload<'_>) -> Result<ReceivedPayload> {
+    let payload_type: PayloadType = p.payload_type.parse()?;
+    let value = decode_direct(&p, payload_type)?;
+    Ok(received(p, payload_type, Transport::Direct, value))
 }
 
 async fn decode_payload(p: WirePayload<'_>, opts: &ReceiveOptions) -> Result<ReceivedPayload> {
     let payload_type: PayloadType = p.payload_type.parse()?;
-    let transport = p.transport()?;
-    let value = match transport {
-        Transport::Direct => decode_direct(&p, payload_type)?,
-        Transport::Link => fetch_link(&p, payload_type, opts).await?,
-    };
-    Ok(ReceivedPayload {
+    if p.transport()? == Transport::Direct {
+        return decode_inline(p);
+    }
+    let value = fetch_link(&p, payload_type, opts).await?;
+    Ok(received(p, payload_type, Transport::Link, value))
+}
+
+fn received(p: WirePayload<'_>, payload_type: PayloadType, transport: Transport, value: Value) -> ReceivedPayload {
+    ReceivedPayload {
         id: p.id,
         dataname: p.dataname,
         payload_type,
@@ -37,7 +50,7 @@ async fn decode_payload(p: WirePayload<'_>, opts: &ReceiveOptions) -> Result<Rec
         size: p.size,
         metadata: p.metadata,
         value,
-    })
+    }
 }
 
 fn decode_direct(p: &WirePayload<'_>, payload_type: PayloadType) -> Result<Value> {

@@ -17,6 +17,7 @@ pub struct Sent {
 }
 
 /// A payload serialized, before its transport is final.
+#[derive(Clone)]
 struct Prepared {
     id: String,
     dataname: String,
@@ -43,11 +44,12 @@ pub(crate) async fn build(
     if prepared.iter().all(|p| !p.to_link && matches!(p.body, UploadBody::Bytes(_))) {
         // The common case: everything direct. Write it and check; measure and move only if it
         // does not fit (measuring costs a serialization, a visible share of a small request).
-        let sent = finish(header, &prepared)?;
+        let sent = finish(header, prepared)?;
         if sent.json.len() <= max_payload {
             return Ok(sent);
         }
         header = sent.envelope.header;
+        prepared = sent.envelope.payloads.into_iter().map(Prepared::direct).collect();
     }
     let fixed = fixed_len(&header, &prepared);
     loop {
@@ -57,7 +59,7 @@ pub(crate) async fn build(
         }
         upload_pending(&mut prepared, opts).await?;
         read_direct_files(&mut prepared).await?;
-        let sent = finish(header.clone(), &prepared)?;
+        let sent = finish(header.clone(), prepared.iter().cloned())?;
         if sent.json.len() <= max_payload {
             return Ok(sent);
         }
@@ -110,7 +112,7 @@ async fn prepare(p: Payload, threshold: u64) -> Result<Prepared> {
                 .len();
             UploadBody::File { path, len }
         }
-        value => UploadBody::Bytes(codec::serialize(&value)?),
+        value => UploadBody::Bytes(codec::serialize(value)?),
     };
     Ok(Prepared {
         id: new_id(),
@@ -159,25 +161,30 @@ async fn upload_pending(prepared: &mut [Prepared], opts: &SendOptions) -> Result
     Ok(())
 }
 
-fn finish(header: Header, prepared: &[Prepared]) -> Result<Sent> {
+impl Prepared {
+    /// A direct entry back as it was prepared (when the envelope it went into was too large).
+    fn direct(p: SentPayload) -> Prepared {
+        let body = match p.data {
+            SentData::Direct(b) => UploadBody::Bytes(b),
+            SentData::Link(_) => unreachable!("only direct entries are prepared again"),
+        };
+        Prepared { id: p.id, dataname: p.dataname, payload_type: p.payload_type, body, link: None, to_link: false }
+    }
+}
+
+fn finish(header: Header, prepared: impl IntoIterator<Item = Prepared>) -> Result<Sent> {
     let payloads = prepared
-        .iter()
+        .into_iter()
         .map(|p| {
-            let (data, sha256) = match (&p.link, &p.body) {
-                (Some(u), _) => (SentData::Link(u.url.clone()), Some(u.sha256.clone())),
-                (None, UploadBody::Bytes(b)) => (SentData::Direct(b.clone()), None),
+            let size = p.body.len();
+            let (data, sha256) = match (p.link, p.body) {
+                (Some(u), _) => (SentData::Link(u.url), Some(u.sha256)),
+                (None, UploadBody::Bytes(b)) => (SentData::Direct(b), None),
                 (None, UploadBody::File { .. }) => {
                     return Err(Error::new(ErrorKind::Internal, "file body left direct unread"))
                 }
             };
-            Ok(SentPayload {
-                id: p.id.clone(),
-                dataname: p.dataname.clone(),
-                payload_type: p.payload_type,
-                size: p.body.len(),
-                sha256,
-                data,
-            })
+            Ok(SentPayload { id: p.id, dataname: p.dataname, payload_type: p.payload_type, size, sha256, data })
         })
         .collect::<Result<Vec<_>>>()?;
     let envelope = SentEnvelope { header, payloads };
