@@ -190,7 +190,7 @@ impl Client {
     /// included): a message to our own reply inbox comes back only after the server has handled
     /// every earlier command of this connection. A plain flush only empties the socket.
     pub async fn sync_with_server(&self) -> Result<()> {
-        let inbox = self.inbox.get_or_try_init(|| Inbox::start(&self.nats)).await?;
+        let inbox = self.inbox().await?;
         let mut probe = inbox.register();
         self.nats
             .publish(probe.subject.clone(), Bytes::new())
@@ -201,6 +201,14 @@ impl Client {
             .map_err(|_| Error::new(ErrorKind::Timeout, "the server did not answer within 10 s"))?
             .ok_or_else(|| Error::new(ErrorKind::Closed, "the connection closed"))?;
         Ok(())
+    }
+
+    /// The reply inbox, subscribed on first use (boxed: that code stays out of each request's).
+    async fn inbox(&self) -> Result<&Inbox> {
+        match self.inbox.get() {
+            Some(inbox) => Ok(inbox),
+            None => Box::pin(self.inbox.get_or_try_init(|| Inbox::start(&self.nats))).await,
+        }
     }
 
     /// Waits until everything published so far has reached the server.
@@ -219,7 +227,7 @@ impl Client {
         timeout: Duration,
     ) -> Result<Envelope> {
         check_subject(subject)?;
-        let inbox = self.inbox.get_or_try_init(|| Inbox::start(&self.nats)).await?;
+        let inbox = self.inbox().await?;
         let mut pending = inbox.register();
         let header = Header { reply_to: pending.subject.clone(), ..send::header(subject, opts) };
         let sent = self.build_with(header, payloads, opts).await?;

@@ -402,6 +402,14 @@ pub(crate) struct WireEnvelope<'a> {
 impl<'a> WireEnvelope<'a> {
     /// Parses message bytes; anything that is not a well-formed envelope is `InvalidEnvelope`.
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+        match crate::scan::scan(bytes) {
+            Some(envelope) => Ok(envelope),
+            None => Self::parse_general(bytes),
+        }
+    }
+
+    /// `parse` by serde_json, for every envelope.
+    pub(crate) fn parse_general(bytes: &'a [u8]) -> Result<Self> {
         // The fast way first (every `data` a string, as writers emit it), then the general way,
         // which also gives the error message for input that is not an envelope.
         let raw = match fast_parse::<RawEnvelope<'a, StringData<'a>>>(bytes) {

@@ -31,6 +31,7 @@ mod outgoing;
 pub mod parked;
 mod payload;
 mod receive;
+mod scan;
 mod send;
 pub mod store;
 mod subscription;

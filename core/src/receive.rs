@@ -21,7 +21,10 @@ pub async fn smartreceive(message: &[u8], opts: &ReceiveOptions) -> Result<Envel
     let payloads = match wire.payloads.iter().all(|p| p.transport == "direct") {
         // Nothing to wait for: no futures to box and join (a visible share of a small message).
         true => wire.payloads.into_iter().map(decode_inline).collect::<Result<_>>()?,
-        false => futures::future::try_join_all(wire.payloads.into_iter().map(|p| decode_payload(p, opts))).await?,
+        // Boxed: the downloads' code and state stay out of the direct case's.
+        false => {
+            Box::pin(futures::future::try_join_all(wire.payloads.into_iter().map(|p| decode_payload(p, opts)))).await?
+        }
     };
     Ok(Envelope { header, payloads })
 }

@@ -37,10 +37,10 @@ pub(crate) async fn build(
     opts: &SendOptions,
     max_payload: usize,
 ) -> Result<Sent> {
-    let mut prepared = Vec::with_capacity(payloads.len());
-    for p in payloads {
-        prepared.push(prepare(p, opts.size_threshold).await?);
-    }
+    let mut prepared = match payloads.iter().any(|p| matches!(p.value, Value::File { .. })) {
+        false => payloads.into_iter().map(|p| prepare(p, None, opts.size_threshold)).collect::<Result<Vec<_>>>()?,
+        true => Box::pin(prepare_with_files(payloads, opts.size_threshold)).await?,
+    };
     if prepared.iter().all(|p| !p.to_link && matches!(p.body, UploadBody::Bytes(_))) {
         // The common case: everything direct. Write it and check; measure and move only if it
         // does not fit (measuring costs a serialization, a visible share of a small request).
@@ -51,6 +51,18 @@ pub(crate) async fn build(
         header = sent.envelope.header;
         prepared = sent.envelope.payloads.into_iter().map(Prepared::direct).collect();
     }
+    // Boxed, as the file and upload steps are: their code and state stay out of the common
+    // case's, which a small message pays for in cache misses.
+    Box::pin(build_by_link(header, prepared, opts, max_payload)).await
+}
+
+/// `build` once some payload goes by link or comes from a file.
+async fn build_by_link(
+    header: Header,
+    mut prepared: Vec<Prepared>,
+    opts: &SendOptions,
+    max_payload: usize,
+) -> Result<Sent> {
     let fixed = fixed_len(&header, &prepared);
     loop {
         let total = |prepared: &[Prepared]| fixed + prepared.iter().map(|p| data_len(p, opts)).sum::<usize>();
@@ -102,17 +114,30 @@ pub(crate) fn header(subject: &str, opts: &SendOptions) -> Header {
     }
 }
 
-async fn prepare(p: Payload, threshold: u64) -> Result<Prepared> {
+/// `prepare` for each payload, with the length of each file payload read from the file system.
+async fn prepare_with_files(payloads: Vec<Payload>, threshold: u64) -> Result<Vec<Prepared>> {
+    let mut prepared = Vec::with_capacity(payloads.len());
+    for p in payloads {
+        let file_len = match &p.value {
+            Value::File { path, .. } => Some(
+                tokio::fs::metadata(path)
+                    .await
+                    .map_err(|e| Error::io(&format!("cannot read payload file {}", path.display()), e))?
+                    .len(),
+            ),
+            _ => None,
+        };
+        prepared.push(prepare(p, file_len, threshold)?);
+    }
+    Ok(prepared)
+}
+
+/// A payload serialized (a file's is read later, by its `file_len`).
+fn prepare(p: Payload, file_len: Option<u64>, threshold: u64) -> Result<Prepared> {
     let payload_type = p.value.payload_type();
-    let body = match p.value {
-        Value::File { path, .. } => {
-            let len = tokio::fs::metadata(&path)
-                .await
-                .map_err(|e| Error::io(&format!("cannot read payload file {}", path.display()), e))?
-                .len();
-            UploadBody::File { path, len }
-        }
-        value => UploadBody::Bytes(codec::serialize(value)?),
+    let body = match (p.value, file_len) {
+        (Value::File { path, .. }, Some(len)) => UploadBody::File { path, len },
+        (value, _) => UploadBody::Bytes(codec::serialize(value)?),
     };
     Ok(Prepared {
         id: new_id(),
