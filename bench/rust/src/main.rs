@@ -161,7 +161,7 @@ async fn main() {
         "baseline": "reqwest: the Plik upload calls streaming the file, GET streamed to a file",
     }));
 
-    let rounds = 2000 / scale;
+    let rounds = 5000 / scale;
     let (engine, raw) = rpc::run(&client, rounds).await;
     println!();
     println!(

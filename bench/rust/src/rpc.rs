@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use natsbridge::{Client, Payload, ReceiveOptions, SendOptions};
 
+const WARM_UP: usize = 20;
+
 pub struct Latency {
     pub p50: Duration,
     pub p99: Duration,
@@ -38,7 +40,9 @@ pub async fn run(client: &Client, rounds: usize) -> (Latency, Latency) {
     let body = vec![b'x'; 100];
     let text = String::from_utf8(body.clone()).unwrap();
     let (mut engine, mut raw) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
-    for _ in 0..rounds {
+    // The first rounds warm up (the reply inbox is subscribed on the first request), as in the
+    // Python and Node benchmarks.
+    for round in 0..rounds + WARM_UP {
         let t = Instant::now();
         client
             .smartrequest(
@@ -50,10 +54,13 @@ pub async fn run(client: &Client, rounds: usize) -> (Latency, Latency) {
             )
             .await
             .unwrap();
-        engine.push(t.elapsed());
+        let engine_time = t.elapsed();
         let t = Instant::now();
         client.nats().request("bench.rpc.raw", body.clone().into()).await.unwrap();
-        raw.push(t.elapsed());
+        if round >= WARM_UP {
+            engine.push(engine_time);
+            raw.push(t.elapsed());
+        }
     }
     (percentiles(engine), percentiles(raw))
 }
