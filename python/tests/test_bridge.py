@@ -59,6 +59,17 @@ async def test_send_returns_the_msg_id_only(nats_url: str, subject: str) -> None
     assert env["payloads"][0][1] == b"\x00" * 600_000
 
 
+async def test_default_options_are_shared_but_ids_are_not(nats_url: str, subject: str) -> None:
+    async with Bridge(nats_url) as bridge:
+        sub = await bridge.subscribe(subject)
+        for purpose in ("chat", "updateStatus", "chat", "chat"):
+            await bridge.smartsend(subject, [("a", "b", "text")], msg_purpose=purpose)
+        envs = [await sub.next(timeout=10) for _ in range(4)]
+    assert [e["msg_purpose"] for e in envs if e] == ["chat", "updateStatus", "chat", "chat"]
+    for key in ("msg_id", "correlation_id", "sender_id"):
+        assert len({e[key] for e in envs if e}) == 4, key
+
+
 async def test_reply_needs_reply_to(nats_url: str) -> None:
     async with Bridge(nats_url) as bridge:
         with pytest.raises(natsbridge.InvalidArgument):
